@@ -1,0 +1,393 @@
+"""The spectral grid: the HDF5 file every later step reads.
+
+Format (any radiative-transfer code can produce it; see the book's chapter 01):
+
+``/wavelength``  (n_pix,) float64, Å, with attribute ``medium`` ("air" or "vacuum")
+``/flux``        (n_spec, n_pix) float32, continuum-normalised
+``/labels``      (n_spec, n_labels) float64, columns named by the file attribute ``label_names``
+``/star_id``     (n_spec,) int64, optional: which intrinsic spectrum a row was broadened from
+
+File attributes: ``label_names``, ``label_units`` and provenance (``code``, ``code_versions``,
+``linelist``, ``atmospheres``, ``seed``, ``wavelength_medium``, ``created``, ...). A file being
+written carries ``complete = False`` and ``n_committed``, the number of rows known to be whole;
+readers refuse incomplete files unless asked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+import h5py
+import numpy as np
+
+from .labels import LABEL_NAMES, LABEL_UNITS, check_labels
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FORMAT_VERSION = 1
+
+#: Gaia RVS grid of the paper: 8400.0 + 0.1 i Å (air), i = 0 … 3999.
+RVS_WAVELENGTH = 8400.0 + 0.1 * np.arange(4000)
+
+
+class GridError(ValueError):
+    """A grid file or array that does not follow the format; the message names the problem."""
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Spectra with their labels on one wavelength grid."""
+
+    wavelength: np.ndarray
+    flux: np.ndarray
+    labels: np.ndarray
+    label_names: tuple[str, ...] = LABEL_NAMES
+    star_id: np.ndarray | None = None
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "label_names", tuple(self.label_names))
+        if self.wavelength.ndim != 1:
+            raise GridError(f"wavelength must be 1-D, got shape {self.wavelength.shape}")
+        if not np.all(np.diff(self.wavelength) > 0):
+            raise GridError("wavelength must be strictly increasing")
+        n_pix = self.wavelength.size
+        if self.flux.ndim != 2 or self.flux.shape[1] != n_pix:
+            raise GridError(f"flux must have shape (n_spec, {n_pix}), got {self.flux.shape}")
+        if self.labels.shape != (self.flux.shape[0], len(self.label_names)):
+            raise GridError(
+                f"labels must have shape ({self.flux.shape[0]}, {len(self.label_names)}) "
+                f"for {list(self.label_names)}, got {self.labels.shape}"
+            )
+        if self.star_id is not None and self.star_id.shape != (self.flux.shape[0],):
+            raise GridError(f"star_id must have shape ({self.flux.shape[0]},), got {self.star_id.shape}")
+
+    def __len__(self) -> int:
+        return self.flux.shape[0]
+
+    def label(self, name: str) -> np.ndarray:
+        """One label column by name."""
+        try:
+            return self.labels[:, self.label_names.index(name)]
+        except ValueError:
+            raise KeyError(f"no label {name!r} in this grid (labels: {list(self.label_names)})") from None
+
+    def subset(self, rows: np.ndarray | slice) -> Grid:
+        """The grid restricted to ``rows`` (indices, mask or slice)."""
+        return Grid(
+            self.wavelength,
+            self.flux[rows],
+            self.labels[rows],
+            self.label_names,
+            None if self.star_id is None else self.star_id[rows],
+            dict(self.attrs),
+        )
+
+
+def provenance(**extra: Any) -> dict[str, Any]:
+    """Attributes every file we write carries: format version, creation time, specgen version."""
+    from . import __version__
+
+    return {
+        "format_version": FORMAT_VERSION,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "specgen_version": __version__,
+        **extra,
+    }
+
+
+def _encode_attr(value: Any) -> Any:
+    """HDF5 attributes hold scalars, strings and arrays; dicts are stored as JSON strings."""
+    if isinstance(value, Mapping):
+        return json.dumps(value, sort_keys=True)
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        return np.array(value, dtype=h5py.string_dtype())
+    return value
+
+
+def _decode_attr(value: Any) -> Any:
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, str) and value[:1] == "{":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    if isinstance(value, np.ndarray) and value.dtype.kind in "OS":
+        return [v.decode() if isinstance(v, bytes) else str(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def read_attrs(path: str | os.PathLike) -> dict[str, Any]:
+    """File attributes of a grid, decoded (JSON strings become dicts)."""
+    with _open(path) as f:
+        return {k: _decode_attr(v) for k, v in f.attrs.items()}
+
+
+def _open(path: str | os.PathLike) -> h5py.File:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no grid file at {path}")
+    try:
+        return h5py.File(path, "r")
+    except OSError as err:
+        raise GridError(f"{path} is not a readable HDF5 file ({err})") from err
+
+
+def read_grid(path: str | os.PathLike, *, allow_incomplete: bool = False, rows: slice | None = None) -> Grid:
+    """Read a grid file, checking it against the format.
+
+    ``rows`` reads only a slice of spectra. An interrupted file (``complete`` false) is refused
+    unless ``allow_incomplete``, in which case only its committed rows are returned.
+    """
+    with _open(path) as f:
+        for name in ("wavelength", "flux", "labels"):
+            if name not in f:
+                raise GridError(f"{path}: missing dataset /{name} (a grid needs /wavelength, /flux, /labels)")
+        attrs = {k: _decode_attr(v) for k, v in f.attrs.items()}
+        if "label_names" not in attrs:
+            raise GridError(f"{path}: missing file attribute 'label_names'")
+        n = f["flux"].shape[0]
+        if not attrs.get("complete", True):
+            if not allow_incomplete:
+                raise GridError(
+                    f"{path} is incomplete ({attrs.get('n_committed', 0)} rows committed): "
+                    "its generation was interrupted; rerun it to resume"
+                )
+            n = int(attrs.get("n_committed", 0))
+        sel = slice(*(rows or slice(None)).indices(n))
+        grid = Grid(
+            wavelength=f["wavelength"][:].astype(np.float64),
+            flux=f["flux"][sel].astype(np.float32, copy=False),
+            labels=f["labels"][sel].astype(np.float64, copy=False),
+            label_names=tuple(attrs["label_names"]),
+            star_id=f["star_id"][sel] if "star_id" in f else None,
+            attrs=attrs,
+        )
+    return grid
+
+
+class GridAppender:
+    """Append spectra to a grid file in chunks, so that an interrupted run can resume.
+
+    Rows become permanent only when :meth:`append` returns: the file records ``n_committed``
+    after the data are flushed, and reopening truncates any half-written rows beyond it.
+    An optional per-star log (group ``/stars``: one row per radiative-transfer run, with its
+    cost and notes) is committed together with the rows. Use as a context manager;
+    :meth:`finish` marks the file complete.
+    """
+
+    _ROWS = ("flux", "labels", "star_id")
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        wavelength: np.ndarray,
+        label_names: Sequence[str] = LABEL_NAMES,
+        attrs: Mapping[str, Any] | None = None,
+    ):
+        self.path = Path(path)
+        self.label_names = tuple(label_names)
+        if self.path.exists():
+            self._file = _open_for_append(self.path)
+            self._resume(np.asarray(wavelength))
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = h5py.File(self.path, "w")
+            self._create(np.asarray(wavelength, dtype=np.float64), attrs or {})
+
+    def _create(self, wavelength: np.ndarray, attrs: Mapping[str, Any]) -> None:
+        f = self._file
+        n_pix, n_lab = wavelength.size, len(self.label_names)
+        wl = f.create_dataset("wavelength", data=wavelength)
+        wl.attrs["unit"] = "Angstrom"
+        wl.attrs["medium"] = attrs.get("wavelength_medium", "air")
+        fl = f.create_dataset("flux", (0, n_pix), np.float32, maxshape=(None, n_pix), chunks=(16, n_pix))
+        fl.attrs["unit"] = "continuum-normalised (F/Fc)"
+        lab = f.create_dataset("labels", (0, n_lab), np.float64, maxshape=(None, n_lab), chunks=(1024, n_lab))
+        lab.attrs["units"] = json.dumps({n: LABEL_UNITS.get(n, "") for n in self.label_names})
+        f.create_dataset("star_id", (0,), np.int64, maxshape=(None,), chunks=(1024,))
+        for key, value in {**provenance(), **attrs}.items():
+            f.attrs[key] = _encode_attr(value)
+        f.attrs["label_names"] = _encode_attr(list(self.label_names))
+        f.attrs["label_units"] = json.dumps({n: LABEL_UNITS.get(n, "") for n in self.label_names})
+        f.attrs["complete"] = False
+        f.attrs["n_committed"] = 0
+        f.attrs["n_stars_committed"] = 0
+        f.flush()
+
+    def _resume(self, wavelength: np.ndarray) -> None:
+        f = self._file
+        if not np.array_equal(f["wavelength"][:], wavelength):
+            raise GridError(f"{self.path} exists with another wavelength grid; choose another output file")
+        if tuple(_decode_attr(f.attrs["label_names"])) != self.label_names:
+            raise GridError(f"{self.path} exists with other label names; choose another output file")
+        for name in self._ROWS:
+            f[name].resize(self.n_rows, axis=0)
+        for dset in f.get("stars", {}).values():
+            dset.resize(self.n_stars, axis=0)
+
+    @property
+    def n_rows(self) -> int:
+        return int(self._file.attrs["n_committed"])
+
+    @property
+    def n_stars(self) -> int:
+        return int(self._file.attrs.get("n_stars_committed", 0))
+
+    def logged_star_ids(self) -> np.ndarray:
+        """Star ids in the per-star log: the stars already done (for resuming)."""
+        stars = self._file.get("stars")
+        return np.empty(0, np.int64) if stars is None else stars["star_id"][: self.n_stars]
+
+    def append(
+        self,
+        flux: np.ndarray,
+        labels: np.ndarray,
+        star_id: np.ndarray | int,
+        star_log: Mapping[str, float | str] | None = None,
+    ) -> None:
+        """Append rows (and optionally one per-star log entry with a ``star_id`` key) and commit."""
+        flux = np.asarray(flux, dtype=np.float32)
+        labels = check_labels(labels, self.label_names, ranges=None)
+        star_id = np.broadcast_to(np.asarray(star_id, dtype=np.int64), (labels.shape[0],))
+        if flux.shape != (labels.shape[0], self._file["flux"].shape[1]):
+            raise GridError(f"flux shape {flux.shape} does not match {labels.shape[0]} label rows")
+        if not np.isfinite(flux).all():
+            raise GridError("flux contains NaN or inf")
+        f, n = self._file, self.n_rows
+        for name, data in zip(self._ROWS, (flux, labels, star_id)):
+            _extend(f[name], n, data)
+        if star_log is not None:
+            stars = f.require_group("stars")
+            for key, value in star_log.items():
+                if key not in stars:
+                    dtype = h5py.string_dtype() if isinstance(value, str) else np.asarray(value).dtype
+                    stars.create_dataset(key, (self.n_stars,), dtype, maxshape=(None,), chunks=(256,))
+                _extend(stars[key], self.n_stars, np.asarray([value], dtype=stars[key].dtype))
+        f.flush()
+        f.attrs["n_committed"] = n + labels.shape[0]
+        f.attrs["n_stars_committed"] = self.n_stars + (star_log is not None)
+        f.flush()
+
+    def finish(self) -> None:
+        """Mark the file complete."""
+        self._file.attrs["complete"] = True
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> GridAppender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _extend(dataset: h5py.Dataset, n: int, data: np.ndarray) -> None:
+    """Write ``data`` at row ``n`` of a resizable dataset, growing it as needed."""
+    dataset.resize(n + len(data), axis=0)
+    dataset[n:] = data
+
+
+def _open_for_append(path: Path) -> h5py.File:
+    try:
+        return h5py.File(path, "r+")
+    except OSError as err:
+        raise GridError(f"{path} cannot be reopened to resume ({err}); delete it to start again") from err
+
+
+def write_grid(path: str | os.PathLike, grid: Grid, attrs: Mapping[str, Any] | None = None) -> Path:
+    """Write a whole grid at once (atomically: a temporary file renamed on success)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".partial")
+    tmp.unlink(missing_ok=True)
+    merged = {**grid.attrs, **(attrs or {})}
+    for key in ("complete", "n_committed", "label_names", "label_units"):
+        merged.pop(key, None)
+    with GridAppender(tmp, grid.wavelength, grid.label_names, merged) as out:
+        star_id = grid.star_id if grid.star_id is not None else np.arange(len(grid))
+        out.append(grid.flux, grid.labels, star_id)
+        out.finish()
+    os.replace(tmp, path)
+    return path
+
+
+def read_label_table(path: str | os.PathLike) -> tuple[list[str], np.ndarray, pd.DataFrame]:
+    """A CSV of labels with named columns: (label column names, (n, n_labels) array, the table).
+
+    A column named ``file`` (spectrum file names) is kept in the table but is not a label.
+    """
+    import pandas as pd
+
+    try:
+        table = pd.read_csv(path, comment="#", skipinitialspace=True)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise GridError(f"cannot read label table {path}: {err}") from err
+    names = [c for c in table.columns if c != "file"]
+    if not names:
+        raise GridError(f"{path} has no label columns")
+    try:
+        values = table[names].to_numpy(dtype=np.float64)
+    except ValueError as err:
+        raise GridError(f"{path}: label columns must be numeric ({err})") from err
+    return names, values, table
+
+
+def import_ascii(
+    directory: str | os.PathLike,
+    labels_csv: str | os.PathLike,
+    out: str | os.PathLike,
+    wavelength: np.ndarray = RVS_WAVELENGTH,
+    medium: str = "air",
+    code: str = "unknown",
+) -> Path:
+    """Build a grid from a folder of two-column ASCII spectra (wavelength Å, normalised flux).
+
+    ``labels_csv`` has a ``file`` column naming each spectrum (relative to ``directory``) and one
+    column per label; the label names of the grid are those column names, in order. Each
+    spectrum is linearly interpolated onto ``wavelength`` and must cover it. This is the usual
+    product of a SYNSPEC + ROTIN run; ``code`` records which code made the spectra.
+    """
+    names, labels, table = read_label_table(labels_csv)
+    if "file" not in table.columns:
+        raise GridError(f"{labels_csv} needs a 'file' column naming each spectrum")
+    check_labels(labels, names, ranges=None)
+    directory = Path(directory)
+    flux = np.empty((len(table), wavelength.size), np.float32)
+    for i, name in enumerate(table["file"]):
+        flux[i] = _read_ascii_spectrum(directory / str(name), wavelength)
+    grid = Grid(np.asarray(wavelength, np.float64), flux, labels, tuple(names))
+    attrs = {
+        "code": code,
+        "wavelength_medium": medium,
+        "imported_from": str(directory.resolve()),
+        "labels_file": str(Path(labels_csv).resolve()),
+    }
+    return write_grid(out, grid, attrs)
+
+
+def _read_ascii_spectrum(path: Path, wavelength: np.ndarray) -> np.ndarray:
+    try:
+        data = np.loadtxt(path, usecols=(0, 1), ndmin=2, comments=("#", "!"))
+    except (OSError, ValueError) as err:
+        raise GridError(f"cannot read spectrum {path}: {err}") from err
+    wave, flux = data[:, 0], data[:, 1]
+    order = np.argsort(wave)
+    wave, flux = wave[order], flux[order]
+    if wave[0] > wavelength[0] or wave[-1] < wavelength[-1]:
+        raise GridError(
+            f"{path} covers {wave[0]:.2f}–{wave[-1]:.2f} Å, not the grid's {wavelength[0]:.2f}–{wavelength[-1]:.2f} Å"
+        )
+    if not np.isfinite(flux).all():
+        raise GridError(f"{path} contains NaN or inf flux")
+    return np.interp(wavelength, wave, flux)

@@ -1,0 +1,57 @@
+"""Parameter sets that size every step: ``ci`` (minutes on 2 cores), ``demo`` (the default,
+about an hour on 2 cores), ``paper`` (the paper's 205,000 spectra, for a GPU or a cluster).
+
+One table, read by the command line and the notebooks. Artifacts go to
+``data/<profile>/`` and ``models/<profile>/`` so that profiles never overwrite each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes of one run. A star is one radiative-transfer (intrinsic) spectrum, broadened
+    into ``variants`` spectra of random v sin i and resolution."""
+
+    name: str
+    train_stars: int
+    test_stars: int
+    variants: int
+    seed: int = 2024
+    workers: int = 2
+
+    @property
+    def train_spectra(self) -> int:
+        return self.train_stars * self.variants
+
+    def data_dir(self, root: str | Path = ".") -> Path:
+        return Path(root) / "data" / self.name
+
+    def model_dir(self, root: str | Path = ".") -> Path:
+        return Path(root) / "models" / self.name
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in (
+        Profile("ci", train_stars=12, test_stars=4, variants=4),
+        Profile("demo", train_stars=300, test_stars=60, variants=10),
+        Profile("paper", train_stars=10_250, test_stars=2_000, variants=20, workers=16),
+    )
+}
+
+DEFAULT_PROFILE = "demo"
+
+
+def get_profile(name: str) -> Profile:
+    """The profile called ``name``; the error lists the known ones."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise KeyError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}") from None
