@@ -391,3 +391,45 @@ def _read_ascii_spectrum(path: Path, wavelength: np.ndarray) -> np.ndarray:
     if not np.isfinite(flux).all():
         raise GridError(f"{path} contains NaN or inf flux")
     return np.interp(wavelength, wave, flux)
+
+
+def read_star_log(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The per-star log of a synthesised grid (group ``/stars``), committed rows only; {} if absent."""
+    with _open(path) as f:
+        if "stars" not in f:
+            return {}
+        n = int(f.attrs.get("n_stars_committed", f["stars/star_id"].shape[0]))
+        log = {key: dset[:n] for key, dset in f["stars"].items()}
+    if "note" in log:
+        log["note"] = np.array([v.decode() if isinstance(v, bytes) else v for v in log["note"]], dtype=object)
+    return log
+
+
+def grid_summary(path: str | os.PathLike) -> str:
+    """A human-readable description of a grid file: sizes, label ranges, provenance."""
+    attrs = read_attrs(path)
+    grid = read_grid(path, allow_incomplete=True)
+    status = "complete" if attrs.get("complete", True) else "INCOMPLETE (interrupted: rerun to resume)"
+    lines = [
+        f"{path}: {len(grid)} spectra × {grid.wavelength.size} pixels, {status}",
+        f"  wavelength {grid.wavelength[0]:.2f}–{grid.wavelength[-1]:.2f} Å ({attrs.get('wavelength_medium', '?')})",
+        "  labels:",
+    ]
+    units = attrs.get("label_units", {})
+    for j, name in enumerate(grid.label_names):
+        col = grid.labels[:, j]
+        span = f"{col.min():10.4g} … {col.max():<10.4g}" if len(grid) else "(none)"
+        lines.append(f"    {name:<12} {span} {units.get(name, '')}")
+    log = read_star_log(path)
+    if log:
+        rejected = log["rejected"].astype(bool)
+        repaired = np.array([bool(note) for note in log["note"]]) & ~rejected
+        seconds = log["synthesis_seconds"][~rejected]
+        lines.append(
+            f"  radiative transfer: {rejected.size} stars, {rejected.sum()} rejected, {repaired.sum()} atmospheres "
+            f"repaired, median {np.median(seconds) if seconds.size else float('nan'):.1f} s per synthesis"
+        )
+    skip = {"label_names", "label_units", "complete", "n_committed", "n_stars_committed"}
+    lines.append("  provenance:")
+    lines += [f"    {key}: {value}" for key, value in sorted(attrs.items()) if key not in skip]
+    return "\n".join(lines)

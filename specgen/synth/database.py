@@ -1,0 +1,262 @@
+"""The training database: plan the labels, synthesise in parallel, append to a grid file.
+
+Each *star* is one radiative-transfer synthesis at (Teff, log g, [M/H], ξt); it is broadened
+into ``variants`` spectra of random (v sin i, R). Stars run as tasks on a dask.distributed
+cluster: a local one with ``workers`` processes by default, or the scheduler you name
+(dask-jobqueue users start a SLURM cluster and pass its address). Results are appended star by
+star to the HDF5 grid, so an interrupted run resumes where it stopped, losing and duplicating
+nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Mapping
+
+import numpy as np
+
+from ..grid import RVS_WAVELENGTH, GridAppender, GridError, read_attrs, read_star_log
+from ..labels import INTRINSIC_LABELS, LABEL_NAMES, TABLE1_RANGES, LabelRange, check_labels
+from ..profiles import Profile
+from .atmospheres import AtmosphereError, compute_atmosphere
+from .broaden import observe
+from .sme import code_versions, synthesize_intrinsic
+
+_INTRINSIC_COLS = [LABEL_NAMES.index(n) for n in INTRINSIC_LABELS]
+_VARIANT_COLS = [LABEL_NAMES.index(n) for n in ("vsini", "resolution")]
+
+
+@dataclass(frozen=True)
+class SynthesisPlan:
+    """What to compute: ``intrinsic`` (n_stars, 4) in the order of ``INTRINSIC_LABELS`` and
+    ``variants`` (n_stars, k, 2) holding (v sin i [km/s], R) for each broadened copy."""
+
+    intrinsic: np.ndarray
+    variants: np.ndarray
+    seed: int | None = None
+
+    def __len__(self) -> int:
+        return self.intrinsic.shape[0]
+
+    @property
+    def n_spectra(self) -> int:
+        return self.variants.shape[0] * self.variants.shape[1]
+
+    def labels(self, star: int) -> np.ndarray:
+        """Full label rows (k, 6), in ``LABEL_NAMES`` order, of one star's variants."""
+        k = self.variants.shape[1]
+        rows = np.empty((k, len(LABEL_NAMES)))
+        rows[:, _INTRINSIC_COLS] = self.intrinsic[star]
+        rows[:, _VARIANT_COLS] = self.variants[star]
+        return rows
+
+    def fingerprint(self) -> str:
+        """A hash of the planned labels: a file is only resumed by the plan that started it."""
+        digest = hashlib.sha256()
+        for arr in (self.intrinsic, self.variants, RVS_WAVELENGTH):
+            digest.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
+        return digest.hexdigest()[:16]
+
+
+def random_plan(
+    n_stars: int, variants: int, seed: int, ranges: Mapping[str, LabelRange] = TABLE1_RANGES
+) -> SynthesisPlan:
+    """Labels drawn uniformly in ``ranges`` (Tab. 1 by default), reproducibly from ``seed``."""
+    if n_stars < 1 or variants < 1:
+        raise ValueError(f"need n_stars >= 1 and variants >= 1, got {n_stars}, {variants}")
+    rng = np.random.default_rng(seed)
+    low = np.array([ranges[n].low for n in LABEL_NAMES])
+    high = np.array([ranges[n].high for n in LABEL_NAMES])
+    intrinsic = rng.uniform(low[_INTRINSIC_COLS], high[_INTRINSIC_COLS], size=(n_stars, len(_INTRINSIC_COLS)))
+    var = rng.uniform(low[_VARIANT_COLS], high[_VARIANT_COLS], size=(n_stars, variants, 2))
+    return SynthesisPlan(intrinsic, var, seed)
+
+
+def plan_from_labels(labels: np.ndarray) -> SynthesisPlan:
+    """One star per row of full labels (n, 6) in ``LABEL_NAMES`` order, each with one variant."""
+    labels = check_labels(labels, LABEL_NAMES, TABLE1_RANGES)
+    return SynthesisPlan(labels[:, _INTRINSIC_COLS], labels[:, None, _VARIANT_COLS])
+
+
+@dataclass(frozen=True)
+class StarSpectra:
+    """One star's broadened spectra and what they cost."""
+
+    star_id: int
+    labels: np.ndarray  # (k, 6)
+    flux: np.ndarray  # (k, n_pix) float32
+    synthesis_seconds: float
+    broaden_seconds: float
+    note: str = ""  # atmosphere repairs, or why the star was rejected
+    rejected: bool = False
+
+
+def synthesize_star(star_id: int, labels: np.ndarray, wavelength: np.ndarray = RVS_WAVELENGTH) -> StarSpectra:
+    """Radiative transfer for one star, then each of its (v sin i, R) variants on ``wavelength``.
+
+    ``labels`` (k, 6) share their intrinsic columns. An unusable model atmosphere gives a
+    rejected result (no flux) rather than an exception, so one bad star does not stop a grid.
+    """
+    teff, logg, m_h, xi_t = labels[0, _INTRINSIC_COLS]
+    start = time.perf_counter()
+    try:
+        atmosphere = compute_atmosphere(teff, logg, m_h)
+    except AtmosphereError as err:
+        empty = np.empty((0, wavelength.size), np.float32)
+        return StarSpectra(star_id, labels[:0], empty, 0.0, 0.0, str(err), rejected=True)
+    wave, intrinsic = synthesize_intrinsic(atmosphere, xi_t)
+    synthesized = time.perf_counter()
+    vsini, resolution = labels[:, _VARIANT_COLS].T
+    flux = observe(wave, intrinsic, vsini, resolution, wavelength).astype(np.float32)
+    return StarSpectra(
+        star_id,
+        labels,
+        flux,
+        synthesized - start,
+        time.perf_counter() - synthesized,
+        "; ".join(atmosphere.repairs),
+    )
+
+
+def provenance_attrs(plan: SynthesisPlan) -> dict:
+    """File attributes describing how a database was made."""
+    return {
+        "code": "PySME (SME library) on atmosnet C3K model atmospheres, post-broadened by specgen",
+        "code_versions": code_versions(),
+        "linelist": "VALD3 (Piskunov et al. 1995; Ryabchikova et al. 2015) via TSFitPy, with the H I Paschen series",
+        "atmospheres": "atmosnet 1.0.1 networks trained on Kurucz C3K (80 layers), evaluated by specgen",
+        "broadening": "limb-darkened rotation (epsilon = 0.6) then Gaussian instrumental profile FWHM = lambda/R",
+        "wavelength_medium": "air",
+        "seed": -1 if plan.seed is None else plan.seed,
+        "n_stars_planned": len(plan),
+        "variants": plan.variants.shape[1],
+        "plan_fingerprint": plan.fingerprint(),
+    }
+
+
+def _star_log(star: StarSpectra, plan: SynthesisPlan) -> dict[str, float | str]:
+    """The per-star log entry: intrinsic labels, cost, and repairs or rejection."""
+    return {
+        "star_id": star.star_id,
+        **dict(zip(INTRINSIC_LABELS, plan.intrinsic[star.star_id].tolist())),
+        "synthesis_seconds": star.synthesis_seconds,
+        "broaden_seconds": star.broaden_seconds,
+        "rejected": int(star.rejected),
+        "note": star.note,
+    }
+
+
+@contextmanager
+def dask_client(workers: int = 2, scheduler: str | None = None) -> Iterator:
+    """A dask.distributed client: on ``scheduler`` if given, else a local cluster of processes."""
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        with Client(scheduler) as client:
+            yield client
+        return
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with Client(cluster) as client:
+            yield client
+
+
+@dataclass(frozen=True)
+class SynthesisReport:
+    """What a call to :func:`synthesize_grid` did."""
+
+    path: Path
+    stars_done: int
+    stars_rejected: int
+    spectra: int
+    wall_seconds: float
+    reused: bool
+
+
+def synthesize_grid(
+    path: str | Path,
+    plan: SynthesisPlan,
+    *,
+    workers: int = 2,
+    scheduler: str | None = None,
+    progress: bool = True,
+) -> SynthesisReport:
+    """Compute ``plan`` into the grid file ``path``, resuming it if it was interrupted.
+
+    A complete file made by the same plan is reused as it is; a file made by another plan
+    raises :class:`~specgen.grid.GridError` rather than being overwritten.
+    """
+    from dask.distributed import as_completed
+    from tqdm.auto import tqdm
+
+    path = Path(path)
+    start = time.perf_counter()
+    attrs = provenance_attrs(plan)
+    if path.exists():
+        old = read_attrs(path)
+        if old.get("plan_fingerprint") != attrs["plan_fingerprint"]:
+            raise GridError(f"{path} was made with other parameters; delete it or choose another output file")
+        if old.get("complete"):
+            return SynthesisReport(path, 0, 0, 0, 0.0, reused=True)
+
+    with GridAppender(path, RVS_WAVELENGTH, LABEL_NAMES, attrs) as out:
+        todo = sorted(set(range(len(plan))) - set(out.logged_star_ids().tolist()))
+        done = rejected = spectra = 0
+        if todo:
+            with dask_client(workers, scheduler) as client, tqdm(
+                total=len(plan), initial=len(plan) - len(todo), unit="star", desc=f"synthesis → {path.name}",
+                disable=not progress,
+            ) as bar:
+                futures = [client.submit(synthesize_star, i, plan.labels(i), pure=False) for i in todo]
+                for future in as_completed(futures):
+                    star = future.result()
+                    out.append(star.flux, star.labels, star.star_id, _star_log(star, plan))
+                    done += 1
+                    rejected += star.rejected
+                    spectra += len(star.flux)
+                    bar.update()
+        out.finish()
+    return SynthesisReport(path, done, rejected, spectra, time.perf_counter() - start, reused=False)
+
+
+def synthesize_profile(profile: Profile, root: str | Path = ".", scheduler: str | None = None) -> dict[str, Path]:
+    """The train and test grids of a profile, in ``data/<profile>/``; reused when complete.
+
+    Train and test labels come from different seeds, so no test star is seen in training.
+    """
+    out = {}
+    for split, n_stars, seed in (
+        ("train", profile.train_stars, profile.seed),
+        ("test", profile.test_stars, profile.seed + 1),
+    ):
+        out[split] = profile.data_dir(root) / f"{split}.h5"
+        synthesize_grid(
+            out[split], random_plan(n_stars, profile.variants, seed), workers=profile.workers, scheduler=scheduler
+        )
+    return out
+
+
+def synthesis_costs(path: str | Path) -> dict[str, float]:
+    """Measured costs and atmosphere statistics of a synthesised grid, from its per-star log.
+
+    Seconds are per worker process; ``spectra_per_hour_per_worker`` counts all variants.
+    """
+    log = read_star_log(path)
+    if not log:
+        raise GridError(f"{path} has no per-star log: it was not made by specgen synth")
+    ok = ~log["rejected"].astype(bool)
+    variants = int(read_attrs(path)["variants"])
+    seconds = log["synthesis_seconds"][ok]
+    per_variant = log["broaden_seconds"][ok] / variants
+    return {
+        "stars": int(ok.size),
+        "rejected_fraction": float(1 - ok.mean()),
+        "repaired_fraction": float(np.mean([bool(n) for n in log["note"][ok]]) * ok.mean()),
+        "seconds_per_synthesis_median": float(np.median(seconds)),
+        "seconds_per_synthesis_p90": float(np.percentile(seconds, 90)),
+        "seconds_per_variant": float(np.median(per_variant)),
+        "spectra_per_hour_per_worker": float(3600 * variants / np.mean(seconds + per_variant * variants)),
+    }
