@@ -49,6 +49,14 @@ PROFILES: dict[str, Profile] = {
 DEFAULT_PROFILE = "demo"
 
 
+def project_root(start: str | Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` (default: the working directory) holding the
+    book's ``_toc.yml``, so that notebooks find ``data/`` whether run by papermill from the
+    repository root or opened in JupyterLab inside ``book/``; ``start`` itself if none does."""
+    start = Path(start or Path.cwd()).resolve()
+    return next((p for p in (start, *start.parents) if (p / "_toc.yml").exists()), start)
+
+
 def get_profile(name: str) -> Profile:
     """The profile called ``name``; the error lists the known ones."""
     try:

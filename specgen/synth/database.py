@@ -190,7 +190,7 @@ def synthesize_grid(
     raises :class:`~specgen.grid.GridError` rather than being overwritten.
     """
     from dask.distributed import as_completed
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     path = Path(path)
     start = time.perf_counter()
