@@ -1,0 +1,197 @@
+"""Model atmospheres from the atmosnet networks: evaluation, physics checks and repairs."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.resources
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import scipy.integrate
+
+from specgen.synth.atmospheres import (
+    AMU,
+    AtmosphereError,
+    ModelAtmosphere,
+    _network,
+    atmosphere_problems,
+    compute_atmosphere,
+    mean_nucleus_mass,
+    survey_atmospheres,
+)
+
+STARS = {
+    "sun": (5777.0, 4.44, 0.0),
+    "cool giant": (4000.0, 2.0, -0.5),
+    "A star": (9500.0, 4.0, 0.0),
+    "B star": (14000.0, 4.0, 0.0),
+}
+
+
+@pytest.fixture(scope="module")
+def sun() -> ModelAtmosphere:
+    return compute_atmosphere(*STARS["sun"])
+
+
+@pytest.fixture(scope="module")
+def cool_giant() -> ModelAtmosphere:
+    return compute_atmosphere(*STARS["cool giant"])
+
+
+def at_tau(atm: ModelAtmosphere, profile: np.ndarray, tau):
+    """``profile`` interpolated to Rosseland optical depth(s) ``tau``, linear in log τ."""
+    return np.interp(np.log(tau), np.log(atm.tau_ross), profile)
+
+
+@pytest.mark.parametrize("labels", STARS.values(), ids=STARS.keys())
+def test_standard_stars_are_sound(labels):
+    atm = compute_atmosphere(*labels)
+    assert atm.repairs == ()
+    assert atm.column_mass.size == 80
+    assert at_tau(atm, atm.temperature, 2 / 3) == pytest.approx(labels[0], rel=0.10)
+    for profile in (atm.column_mass, atm.gas_pressure, atm.tau_ross):
+        assert np.all(np.diff(profile) > 0)
+    for name in ("temperature", "electron_density", "atom_density", "mass_density"):
+        assert np.all(getattr(atm, name) > 0), name
+
+
+@pytest.mark.parametrize("labels", STARS.values(), ids=STARS.keys())
+def test_hydrostatic_equilibrium_where_lines_form(labels):
+    atm = compute_atmosphere(*labels)
+    layers = (atm.tau_ross > 1e-4) & (atm.tau_ross < 1)
+    weight = 10 ** atm.logg * atm.column_mass[layers]
+    np.testing.assert_allclose(atm.gas_pressure[layers], weight, rtol=0.06)
+
+
+def test_solar_photosphere_densities(sun):
+    # The solar photosphere at τ ≈ 1: ρ ≈ 2.5e-7 g cm^-3, n_e a few 1e13 cm^-3.
+    assert 1.5e-7 < at_tau(sun, sun.mass_density, 2 / 3) < 4e-7
+    assert 1e13 < at_tau(sun, sun.electron_density, 2 / 3) < 1e14
+    ideal_gas = sun.gas_pressure / (1.380649e-16 * sun.temperature)
+    np.testing.assert_allclose(sun.atom_density + sun.electron_density, ideal_gas)
+
+
+def test_mean_nucleus_mass_of_asplund_2009():
+    assert mean_nucleus_mass(0.0) / AMU == pytest.approx(1.2585, rel=1e-3)
+    assert mean_nucleus_mass(1.0) > mean_nucleus_mass(0.0) > mean_nucleus_mass(-1.0)
+
+
+@pytest.mark.filterwarnings("ignore:numpy.core is deprecated:DeprecationWarning")
+@pytest.mark.parametrize("name", ["cool", "hot"])
+def test_network_reproduces_atmosnet(name, monkeypatch):
+    # atmosnet.models imports scipy.integrate.trapz (removed in SciPy 1.14); lend it the
+    # replacement just long enough to import atmosnet's own evaluation as the reference.
+    monkeypatch.setattr(scipy.integrate, "trapz", np.trapezoid, raising=False)
+    models = importlib.import_module("atmosnet.models")
+    data_dir = importlib.resources.files("atmosnet") / "data"
+    reference = models.AtmosModel.read(str(data_dir / f"atmosnet_c3k_300neurons_{name}.pkl"))
+    labels = np.array([7000.0 if name == "cool" else 11000.0, 3.5, -0.3, 0.0])
+    decoded_with_exp = reference(labels).data[:, :6].T  # exp(raw) - 1e-16
+    np.testing.assert_allclose(_network(name)(labels), np.log(decoded_with_exp + 1e-16), atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        ((2000.0, 4.0, 0.0), "teff=2000 is outside"),
+        ((60000.0, 4.0, 0.0), "teff=60000 is outside"),
+        ((9000.0, 5.2, 0.0), "logg=5.2 is outside the hot"),  # the cool network goes to 5.5
+        ((5000.0, -1.5, 0.0), "logg=-1.5 is outside the cool"),
+        ((5000.0, 4.0, 1.8), "m_h=1.8 is outside"),
+        ((5000.0, 4.0, -4.5), "m_h=-4.5 is outside"),
+        ((np.nan, 4.0, 0.0), "labels must be finite"),
+        ((5000.0, np.inf, 0.0), "labels must be finite"),
+        ((5000.0, 4.0, np.nan), "labels must be finite"),
+    ],
+)
+def test_labels_outside_the_networks_raise(labels, message):
+    with pytest.raises(AtmosphereError, match=message):
+        compute_atmosphere(*labels)
+
+
+def corrupt(atm: ModelAtmosphere, name: str, layers: slice, factor: float) -> ModelAtmosphere:
+    profile = getattr(atm, name).copy()
+    profile[layers] *= factor
+    return replace(atm, **{name: profile})
+
+
+@pytest.mark.parametrize(
+    "name, layers, factor, symptom",
+    [
+        ("gas_pressure", slice(40, 41), 0.5, "gas pressure not increasing"),
+        ("gas_pressure", slice(0, 20), 1.6, "gas pressure above"),
+        ("gas_pressure", slice(0, 20), 0.6, "gas pressure below"),
+        ("column_mass", slice(50, 51), 0.5, "column mass not increasing"),
+        ("electron_density", slice(70, 71), -1.0, "non-positive"),
+        ("temperature", slice(10, 11), np.nan, "non-finite"),
+        ("temperature", slice(None), 1.2, "T(τ_Ross = 2/3)"),
+        ("tau_ross", slice(None), 1e-2, "model spans"),
+    ],
+)
+def test_problems_are_detected(cool_giant, name, layers, factor, symptom):
+    # A 4000 K star: cool enough for P_gas to be checked against g·m from below as well.
+    assert atmosphere_problems(cool_giant) == []
+    problems = atmosphere_problems(corrupt(cool_giant, name, layers, factor))
+    assert any(symptom in problem for problem in problems), problems
+
+
+def test_hot_stars_may_have_gas_pressure_well_below_g_m():
+    # Radiation pressure carries much of the weight of a 14 kK giant's upper layers.
+    atm = compute_atmosphere(14000.0, 2.0, 0.0)
+    assert np.min(atm.gas_pressure / (10**atm.logg * atm.column_mass)) < 0.5
+    assert atmosphere_problems(atm) == []
+
+
+def test_profiles_of_different_lengths_are_a_problem(sun):
+    assert "one length" in atmosphere_problems(replace(sun, temperature=sun.temperature[:-1]))[0]
+
+
+@pytest.mark.parametrize(
+    "labels, repair",
+    [
+        ((3656.16, 4.29, 0.38), "gas pressure rebuilt"),  # M dwarf, P = 2 g·m at the top
+        ((3978.44, 4.82, -0.12), "gas pressure rebuilt"),  # M dwarf, P = 0.5 g·m at the top
+        ((12968.4, 3.75, -0.07), "dropped the top 0 and bottom"),  # negative n_atom, P inversion
+        ((11068.4, 4.74, -1.30), "dropped the top 13 and bottom 0"),  # P > 1.3 g·m at the top
+    ],
+)
+def test_repaired_atmospheres_pass_the_checks(labels, repair):
+    atm = compute_atmosphere(*labels)
+    assert len(atm.repairs) == 1 and atm.repairs[0].startswith(repair), atm.repairs
+    assert atmosphere_problems(atm) == []
+
+
+def test_rebuilt_pressure_is_hydrostatic_and_electrons_follow_saha():
+    labels = (3656.16, 4.29, 0.38)
+    atm = compute_atmosphere(*labels)
+    ratio = atm.gas_pressure / (10**atm.logg * atm.column_mass)
+    assert atm.repairs and np.all((ratio > 0.95) & (ratio <= 1.0))
+    _, _, network_pressure, network_electrons, *_ = 10 ** _network("cool")(np.array([*labels, 0.0]))
+    expected = network_electrons * np.sqrt(atm.gas_pressure / network_pressure)
+    np.testing.assert_allclose(atm.electron_density, expected, rtol=1e-9)
+
+
+def test_irreparable_atmosphere_is_rejected():
+    # A metal-rich giant whose pressure falls with depth at τ_Ross ≈ 24, too high up to cut away.
+    with pytest.raises(AtmosphereError, match="gas pressure not increasing with depth"):
+        compute_atmosphere(5811.09, 2.24, 1.36)
+
+
+@pytest.mark.parametrize("logg", [2.0, 3.5, 5.0])
+def test_cool_and_hot_networks_meet_at_8000_k(logg):
+    cool, hot = compute_atmosphere(8000.0, logg, 0.0), compute_atmosphere(8000.001, logg, 0.0)
+    tau = np.logspace(-4, 0, 9)
+    np.testing.assert_allclose(
+        at_tau(hot, hot.temperature, tau), at_tau(cool, cool.temperature, tau), rtol=0.03
+    )
+
+
+def test_survey_defect_rates():
+    survey = survey_atmospheres(1600, seed=0)
+    assert survey["ok"] + survey["repaired"] + survey["rejected"] == 1600
+    assert survey["rejected_labels"].shape == (survey["rejected"], 3)
+    assert survey["repaired_labels"].shape == (survey["repaired"], 3)
+    assert len(survey["rejected_reasons"]) == survey["rejected"]
+    assert survey["repaired"] / 1600 < 0.05
+    assert survey["rejected"] / 1600 < 0.01
