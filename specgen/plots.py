@@ -68,11 +68,23 @@ def spectrum(
 
 
 def spectra_across_hr(grid: Grid, teff_targets: Sequence[float] = (4000, 5000, 6000, 7500, 9500, 13000)) -> Figure:
-    """Example spectra from cool to hot, offset vertically, with their labels."""
+    """Example spectra from cool to hot, offset vertically, with their labels.
+
+    For each target Teff the row shown is the closest in Teff among the slow rotators
+    (a score of |ΔTeff|/500 K + v sin i/50 km/s), each intrinsic spectrum at most once.
+    """
     fig, ax = plt.subplots(figsize=(8, 1.3 * len(teff_targets) + 1), layout="constrained")
-    teff = grid.label("teff")
-    for k, target in enumerate(teff_targets):
-        i = int(np.argmin(np.abs(teff - target)))
+    score = np.abs(grid.label("teff")[:, None] - np.asarray(teff_targets)) / 500.0
+    if "vsini" in grid.label_names:
+        score += grid.label("vsini")[:, None] / 50.0
+    star = grid.star_id if grid.star_id is not None else np.arange(len(grid))
+    used: set[int] = set()
+    for k in range(len(teff_targets)):
+        order = [i for i in np.argsort(score[:, k]) if star[i] not in used]
+        if not order:
+            break
+        i = int(order[0])
+        used.add(int(star[i]))
         ax.plot(grid.wavelength, grid.flux[i] + 0.8 * k, lw=0.7)
         ax.text(
             grid.wavelength[-1] + 5,
@@ -91,8 +103,8 @@ def spectra_across_hr(grid: Grid, teff_targets: Sequence[float] = (4000, 5000, 6
 def label_coverage(grid: Grid) -> Figure:
     """Kiel diagram of the grid coloured by [M/H], and the distribution of every label."""
     n = len(grid.label_names)
-    fig = plt.figure(figsize=(9, 4.5), layout="constrained")
-    left, right = fig.subfigures(1, 2, width_ratios=(1, 1.3))
+    fig = plt.figure(figsize=(10, 4.5), layout="constrained")
+    left, right = fig.subfigures(1, 2, width_ratios=(1, 1.4), wspace=0.05)
     ax = left.subplots()
     colour = grid.label("m_h") if "m_h" in grid.label_names else None
     points = ax.scatter(grid.label("teff"), grid.label("logg"), c=colour, s=4, cmap="coolwarm")

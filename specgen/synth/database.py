@@ -208,7 +208,7 @@ def synthesize_grid(
         if todo:
             with dask_client(workers, scheduler) as client, tqdm(
                 total=len(plan), initial=len(plan) - len(todo), unit="star", desc=f"synthesis → {path.name}",
-                disable=not progress,
+                disable=not progress, mininterval=10,
             ) as bar:
                 futures = [client.submit(synthesize_star, i, plan.labels(i), pure=False) for i in todo]
                 for future in as_completed(futures):
