@@ -186,8 +186,8 @@ def synthesize_grid(
 ) -> SynthesisReport:
     """Compute ``plan`` into the grid file ``path``, resuming it if it was interrupted.
 
-    A complete file made by the same plan is reused as it is; a file made by another plan
-    raises :class:`~specgen.grid.GridError` rather than being overwritten.
+    A complete file made by the same plan, code versions and line list is reused as it is; a
+    file made otherwise raises :class:`~specgen.grid.GridError` rather than being overwritten.
     """
     from dask.distributed import as_completed
     from tqdm import tqdm
@@ -199,6 +199,11 @@ def synthesize_grid(
         old = read_attrs(path)
         if old.get("plan_fingerprint") != attrs["plan_fingerprint"]:
             raise GridError(f"{path} was made with other parameters; delete it or choose another output file")
+        if old.get("code_versions") != attrs["code_versions"]:
+            raise GridError(
+                f"{path} was made with other code or line list ({old.get('code_versions')}); "
+                "delete it or choose another output file"
+            )
         if old.get("complete"):
             return SynthesisReport(path, 0, 0, 0, 0.0, reused=True)
 
