@@ -135,3 +135,19 @@ def synthesis_cost(teff: np.ndarray, seconds: np.ndarray, m_h: np.ndarray | None
     ax.set_ylim(0, None)
     ax.set_title(f"PySME cost: median {np.median(seconds):.1f} s per intrinsic spectrum")
     return fig
+
+
+def broadening_check(
+    wavelength: np.ndarray, ours: np.ndarray, sme: np.ndarray, names: Sequence[str], labels: np.ndarray
+) -> Figure:
+    """Post-broadened against SME-broadened spectra, one panel per star, with the difference ×10."""
+    fig, axes = plt.subplots(len(ours), 1, figsize=(8, 2.4 * len(ours)), sharex=True, layout="constrained")
+    for ax, a, b, lab in zip(np.atleast_1d(axes), ours, sme, labels):
+        ax.plot(wavelength, b, color="k", lw=0.8, label="SME rotation + instrument")
+        ax.plot(wavelength, a, color="tab:red", lw=0.6, ls="--", label="specgen post-broadening")
+        ax.plot(wavelength, 0.5 + 10 * (a - b), color="tab:green", lw=0.6, label="10 × difference + 0.5")
+        ax.set_title(f"{label_text(names, lab)}; max |ΔF| = {np.abs(a - b).max():.1e}", fontsize=8)
+        ax.set_ylabel("normalised flux")
+    axes.flat[0].legend(fontsize=7, loc="lower left", ncols=3)
+    axes.flat[-1].set_xlabel("wavelength (Å, air)")
+    return fig

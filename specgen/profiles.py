@@ -41,7 +41,7 @@ PROFILES: dict[str, Profile] = {
     p.name: p
     for p in (
         Profile("ci", train_stars=12, test_stars=4, variants=4),
-        Profile("demo", train_stars=300, test_stars=60, variants=10),
+        Profile("demo", train_stars=240, test_stars=48, variants=10),
         Profile("paper", train_stars=10_250, test_stars=2_000, variants=20, workers=16),
     )
 }

@@ -43,8 +43,9 @@ def _synth_command(out, n_stars=3):
 
 
 def _committed_stars(path):
+    """Stars committed so far by another process (which holds the file open for writing)."""
     try:
-        with h5py.File(path, "r") as f:
+        with h5py.File(path, "r", locking=False) as f:
             return int(f.attrs.get("n_stars_committed", 0))
     except (OSError, KeyError):
         return 0

@@ -169,6 +169,13 @@ def load_linelist(path: str | Path = SHIPPED_LINELIST) -> pd.DataFrame:
     return _read_shipped(Path(path).resolve()).copy()
 
 
+def line_counts(lines: pd.DataFrame) -> pd.DataFrame:
+    """Number of lines and species of each kind (atoms and ions, molecules, hydrogen) in a table."""
+    element = lines["species"].str.split().str[0]
+    kind = np.where(element == "H", "hydrogen", np.where(element.isin(MOLECULES.values()), "molecules", "atoms and ions"))
+    return lines.groupby(kind).agg(lines=("species", "size"), species=("species", "nunique"))
+
+
 def sme_van_der_waals(vdw: np.ndarray, unsold_log_gamma6: np.ndarray) -> np.ndarray:
     """SME's van der Waals parameter from Turbospectrum's ``vdw``.
 
