@@ -21,7 +21,7 @@ from specgen.synth.linelist import (
     to_pysme,
 )
 
-RAW_DATA = Path("/work/shared/data")  # the raw lists (see RAW_FILES); absent on a user's machine
+RAW_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # ../shared/data beside the checkout; absent on a user's machine
 
 # Excerpts of the raw files, verbatim: a Ca II isotope block, TiO, and the hydrogen list.
 VALD_EXCERPT = """\
