@@ -151,3 +151,19 @@ def broadening_check(
     axes.flat[0].legend(fontsize=7, loc="lower left", ncols=3)
     axes.flat[-1].set_xlabel("wavelength (Å, air)")
     return fig
+
+
+def temperature_structures(atmospheres: Sequence) -> Figure:
+    """T(τ_Ross) of model atmospheres (objects with ``teff, logg, m_h, tau_ross, temperature``),
+    down to τ = 100, below which the spectrum does not form."""
+    fig, ax = plt.subplots(figsize=(6, 3.8), layout="constrained")
+    for atm in atmospheres:
+        shown = atm.tau_ross <= 100
+        label = f"{atm.teff:.0f} K, {atm.logg:.1f}, {atm.m_h:+.1f}"
+        ax.plot(atm.tau_ross[shown], atm.temperature[shown], lw=1, label=label)
+    ax.set_xscale("log")
+    ax.axvline(2 / 3, color="0.6", lw=0.6, ls=":")
+    ax.set_xlabel(r"Rosseland optical depth $\tau_\mathrm{Ross}$")
+    ax.set_ylabel("temperature (K)")
+    ax.legend(fontsize=7, title=r"$T_\mathrm{eff}$, $\log g$, [M/H]", title_fontsize=7)
+    return fig
