@@ -22,6 +22,14 @@ class Profile:
     variants: int
     seed: int = 2024
     workers: int = 2
+    recipe: str = "small_grid"  # a TrainingConfig constructor: "paper" or "small_grid"
+    max_epochs: int = 400
+
+    def training_config(self, **changes):
+        """The :class:`~specgen.training.TrainingConfig` of this profile (seeded by ``seed``)."""
+        from .training import TrainingConfig
+
+        return getattr(TrainingConfig, self.recipe)(seed=self.seed, max_epochs=self.max_epochs, **changes)
 
     @property
     def train_spectra(self) -> int:
@@ -40,9 +48,9 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     p.name: p
     for p in (
-        Profile("ci", train_stars=12, test_stars=4, variants=4),
+        Profile("ci", train_stars=12, test_stars=4, variants=4, max_epochs=60),
         Profile("demo", train_stars=240, test_stars=48, variants=10),
-        Profile("paper", train_stars=10_250, test_stars=2_000, variants=20, workers=16),
+        Profile("paper", train_stars=10_250, test_stars=2_000, variants=20, workers=16, recipe="paper", max_epochs=1000),
     )
 }
 
