@@ -435,3 +435,36 @@ def _read_model(path: Path) -> keras.Model:
         return keras.models.load_model(path, compile=False)
     except Exception as err:  # Keras raises many kinds for a damaged archive
         raise EmulatorError(f"{path} is not a readable Keras model ({type(err).__name__}: {err})") from None
+
+
+def fit_or_load(
+    grid_path: str | os.PathLike,
+    model_dir: str | os.PathLike,
+    config: TrainingConfig,
+    *,
+    test_grid: str | os.PathLike | None = None,
+    fine_tune: bool = True,
+    progress: bool = True,
+) -> Emulator:
+    """The emulator saved in ``model_dir`` if it was trained on this grid with this ``config``;
+    otherwise train one (reporting metrics on ``test_grid``, never training on it) and save it."""
+    model_dir, grid_path = Path(model_dir), Path(grid_path)
+    if model_dir.exists():
+        saved = Emulator.load(model_dir)
+        trained_on = saved.provenance.get("training_grid", {})
+        same_grid = trained_on.get("path") == str(grid_path.resolve()) and trained_on.get("attrs", {}).get(
+            "plan_fingerprint"
+        ) == read_grid(grid_path).attrs.get("plan_fingerprint")
+        if same_grid and saved.provenance.get("config") == _jsonable_tree(asdict(config)) and (
+            saved.provenance.get("fine_tuned") == fine_tune
+        ):
+            _say(progress, f"reusing the emulator in {model_dir}")
+            return saved
+    emulator = Emulator.fit(grid_path, config, validation_grid=test_grid, fine_tune=fine_tune, progress=progress)
+    emulator.save(model_dir)
+    return emulator
+
+
+def _jsonable_tree(value: Any) -> Any:
+    """``value`` as it reads back from JSON (tuples become lists)."""
+    return json.loads(json.dumps(value, default=_jsonable))

@@ -67,24 +67,25 @@ def spectrum(
     return fig
 
 
-def spectra_across_hr(grid: Grid, teff_targets: Sequence[float] = (4000, 5000, 6000, 7500, 9500, 13000)) -> Figure:
-    """Example spectra from cool to hot, offset vertically, with their labels.
-
-    For each target Teff the row shown is the closest in Teff among the slow rotators
-    (a score of |ΔTeff|/500 K + v sin i/50 km/s), each intrinsic spectrum at most once.
-    """
-    fig, ax = plt.subplots(figsize=(8, 1.3 * len(teff_targets) + 1), layout="constrained")
-    score = np.abs(grid.label("teff")[:, None] - np.asarray(teff_targets)) / 500.0
+def representative_rows(grid: Grid, teff_targets: Sequence[float]) -> list[int]:
+    """Rows of ``grid`` close to each target Teff among the slow rotators (score |ΔTeff|/500 K +
+    v sin i/50 km/s), each intrinsic spectrum at most once; fewer rows if the grid has fewer stars."""
+    score = np.abs(grid.label("teff")[:, None] - np.asarray(teff_targets, dtype=float)) / 500.0
     if "vsini" in grid.label_names:
         score += grid.label("vsini")[:, None] / 50.0
     star = grid.star_id if grid.star_id is not None else np.arange(len(grid))
-    used: set[int] = set()
+    rows: list[int] = []
     for k in range(len(teff_targets)):
-        order = [i for i in np.argsort(score[:, k]) if star[i] not in used]
-        if not order:
-            break
-        i = int(order[0])
-        used.add(int(star[i]))
+        free = [int(i) for i in np.argsort(score[:, k]) if star[i] not in {star[r] for r in rows}]
+        rows += free[:1]
+    return rows
+
+
+def spectra_across_hr(grid: Grid, teff_targets: Sequence[float] = (4000, 5000, 6000, 7500, 9500, 13000)) -> Figure:
+    """Example spectra from cool to hot (:func:`representative_rows`), offset, with their labels."""
+    rows = representative_rows(grid, teff_targets)
+    fig, ax = plt.subplots(figsize=(8, 1.3 * len(rows) + 1), layout="constrained")
+    for k, i in enumerate(rows):
         ax.plot(grid.wavelength, grid.flux[i] + 0.8 * k, lw=0.7)
         ax.text(
             grid.wavelength[-1] + 5,
@@ -166,4 +167,120 @@ def temperature_structures(atmospheres: Sequence) -> Figure:
     ax.set_xlabel(r"Rosseland optical depth $\tau_\mathrm{Ross}$")
     ax.set_ylabel("temperature (K)")
     ax.legend(fontsize=7, title=r"$T_\mathrm{eff}$, $\log g$, [M/H]", title_fontsize=7)
+    return fig
+
+
+def loss_curves(history: dict[str, list[float]], title: str) -> Figure:
+    """Training and validation loss per epoch (Figs. 3 and 6 of the paper), log scale."""
+    fig, ax = plt.subplots(figsize=(6, 3.5), layout="constrained")
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    ax.plot(epochs, history["loss"], color="tab:blue", label="training")
+    if "val_loss" in history:
+        ax.plot(epochs, history["val_loss"], color="tab:orange", label="validation")
+        best = int(np.argmin(history["val_loss"]))
+        ax.axvline(best + 1, color="0.5", ls=":", lw=0.8, label=f"best epoch ({best + 1})")
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (MSE, scaled units)")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def reconstruction(wavelength: np.ndarray, original: np.ndarray, model: np.ndarray, names, labels, what: str) -> Figure:
+    """One spectrum against its model (Fig. 4 and 8 style): original dashed black, model red,
+    difference green on a second axis."""
+    fig, (ax, res) = plt.subplots(
+        2, 1, figsize=(8, 4), sharex=True, height_ratios=(3, 1), layout="constrained"
+    )
+    ax.plot(wavelength, original, "k--", lw=0.8, label="radiative transfer")
+    ax.plot(wavelength, model, color="tab:red", lw=0.7, label=what)
+    ax.set_ylabel("normalised flux")
+    ax.legend(fontsize=8, loc="lower left")
+    ax.set_title(label_text(names, labels), fontsize=8)
+    res.plot(wavelength, model - original, color="tab:green", lw=0.6)
+    res.axhline(0, color="0.5", lw=0.5)
+    res.set_ylabel("difference")
+    res.set_xlabel("wavelength (Å, air)")
+    return fig
+
+
+def generated_examples(wavelength, originals, generated, names, labels) -> Figure:
+    """Fig. 8: generated (red) against radiative-transfer (black) spectra, difference (green) +0.3 below."""
+    fig, axes = plt.subplots(len(originals), 1, figsize=(8, 2.2 * len(originals)), sharex=True, layout="constrained")
+    for ax, a, b, lab in zip(np.atleast_1d(axes), originals, generated, labels):
+        ax.plot(wavelength, a, "k", lw=0.8, label="radiative transfer (PySME)")
+        ax.plot(wavelength, b, color="tab:red", lw=0.6, label="generated")
+        ax.plot(wavelength, 0.3 + (b - a), color="tab:green", lw=0.6, ls="--", label="difference + 0.3")
+        ax.set_title(label_text(names, lab), fontsize=8)
+        ax.set_ylabel("flux")
+    np.atleast_1d(axes)[0].legend(fontsize=7, ncols=3, loc="lower left")
+    np.atleast_1d(axes)[-1].set_xlabel("wavelength (Å, air)")
+    return fig
+
+
+def residuals_by_wavelength(wavelength: np.ndarray, abs_residuals: np.ndarray) -> Figure:
+    """Mean and 99th percentile of |generated − true| per pixel."""
+    fig, ax = plt.subplots(figsize=(8, 3), layout="constrained")
+    ax.plot(wavelength, np.percentile(abs_residuals, 99, axis=0), color="tab:red", lw=0.6, label="99th percentile")
+    ax.plot(wavelength, abs_residuals.mean(axis=0), color="k", lw=0.8, label="mean")
+    ax.set_yscale("log")
+    ax.set_xlabel("wavelength (Å, air)")
+    ax.set_ylabel("|generated − true|")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def residuals_by_label(names: Sequence[str], labels: np.ndarray, mae_per_spectrum: np.ndarray, bins: int = 8) -> Figure:
+    """Mean absolute error per spectrum, binned against each label: where the generator is poor."""
+    n = len(names)
+    fig, axes = plt.subplots(2, (n + 1) // 2, figsize=(9, 5), sharey=True, layout="constrained")
+    for j, (name, ax) in enumerate(zip(names, axes.flat)):
+        edges = np.linspace(labels[:, j].min(), labels[:, j].max(), bins + 1)
+        which = np.clip(np.digitize(labels[:, j], edges) - 1, 0, bins - 1)
+        mean = [mae_per_spectrum[which == b].mean() if np.any(which == b) else np.nan for b in range(bins)]
+        ax.scatter(labels[:, j], mae_per_spectrum, s=3, color="0.7")
+        ax.step(edges, np.r_[mean, mean[-1]], where="post", color="k")
+        ax.set_xlabel(f"{LABEL_TEX.get(name, name)} ({LABEL_UNITS.get(name, '')})", fontsize=8)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("MAE per spectrum")
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    axes.flat[0].set_yscale("log")
+    return fig
+
+
+def flowchart() -> Figure:
+    """Fig. 7: labels → mapper → latent space → decoder → spectrum (the encoder only trains it)."""
+    fig, ax = plt.subplots(figsize=(8, 2.2), layout="constrained")
+    boxes = [
+        (0.08, "6 labels\n$T_\\mathrm{eff}$, $\\log g$, $v_e\\sin i$,\n[M/H], $\\xi_t$, $R$"),
+        (0.33, "mapper\n(Tab. 3)"),
+        (0.55, "latent space\n10 numbers"),
+        (0.75, "decoder\n(Tab. 2)"),
+        (0.93, "spectrum\n4000 pixels"),
+    ]
+    for x, text in boxes:
+        ax.text(x, 0.5, text, ha="center", va="center", fontsize=9, bbox={"boxstyle": "round", "fc": "0.93"})
+    for (x0, _), (x1, _) in zip(boxes, boxes[1:]):
+        ax.annotate("", (x1 - 0.07, 0.5), (x0 + 0.07, 0.5), arrowprops={"arrowstyle": "->"})
+    ax.text(0.55, 0.08, "the encoder (Tab. 2) maps training spectra here: the mapper's targets", ha="center", fontsize=8)
+    ax.set_axis_off()
+    return fig
+
+
+def latent_agreement(encoded: np.ndarray, predicted: np.ndarray) -> Figure:
+    """Each latent coordinate: encoder(spectrum) against mapper(labels)."""
+    k = encoded.shape[1]
+    fig, axes = plt.subplots(2, (k + 1) // 2, figsize=(10, 4.2), layout="constrained")
+    for j, ax in enumerate(axes.flat[:k]):
+        ax.scatter(encoded[:, j], predicted[:, j], s=3, color="k")
+        low, high = np.percentile(np.r_[encoded[:, j], predicted[:, j]], [0, 100])
+        ax.plot([low, high], [low, high], color="tab:red", lw=0.6)
+        ax.set_title(f"latent {j + 1}", fontsize=8)
+        ax.tick_params(labelsize=6)
+    for ax in axes.flat[k:]:
+        ax.set_visible(False)
+    fig.supxlabel("encoder(spectrum)", fontsize=9)
+    fig.supylabel("mapper(labels)", fontsize=9)
     return fig

@@ -25,11 +25,13 @@ class Profile:
     recipe: str = "small_grid"  # a TrainingConfig constructor: "paper" or "small_grid"
     max_epochs: int = 400
 
-    def training_config(self, **changes):
-        """The :class:`~specgen.training.TrainingConfig` of this profile (seeded by ``seed``)."""
+    def training_config(self, recipe: str | None = None, **changes):
+        """The :class:`~specgen.training.TrainingConfig` of this profile (seeded by ``seed``),
+        or of another ``recipe`` ("paper", "small_grid") with this profile's sizes."""
         from .training import TrainingConfig
 
-        return getattr(TrainingConfig, self.recipe)(seed=self.seed, max_epochs=self.max_epochs, **changes)
+        changes = {"seed": self.seed, "max_epochs": self.max_epochs, **changes}
+        return getattr(TrainingConfig, recipe or self.recipe)(**changes)
 
     @property
     def train_spectra(self) -> int:
