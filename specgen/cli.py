@@ -5,17 +5,25 @@
     specgen synth --profile demo                                         # data/demo/{train,test}.h5
     specgen import-ascii spectra/ --labels labels.csv --out grid.h5     # another code's spectra
     specgen info grid.h5
+    specgen train --grid train.h5 --test test.h5 --out model/                # the demo profile's recipe
+    specgen generate --model model/ --labels stars.csv --out spectra.fits    # or .h5, .csv
+    specgen evaluate --model model/ --grid test.h5 --json metrics.json       # errors on a test grid
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
 
 from .grid import GridError, grid_summary, import_ascii, read_label_table
 from .labels import LABEL_NAMES, LabelError
 from .profiles import DEFAULT_PROFILE, PROFILES, get_profile
+from .spectra_files import SUFFIXES, write_spectra
 
 
 def _synth(args: argparse.Namespace) -> None:
@@ -50,6 +58,53 @@ def _import_ascii(args: argparse.Namespace) -> None:
 
 def _info(args: argparse.Namespace) -> None:
     print(grid_summary(args.grid))
+
+
+def _train(args: argparse.Namespace) -> None:
+    from .emulator import Emulator, EmulatorError
+
+    taken = args.out.is_file() or (args.out.is_dir() and any(args.out.iterdir()))
+    if taken and not (args.out / "emulator.json").exists():  # said now, not after hours of training
+        raise EmulatorError(f"{args.out} exists and is not a saved emulator; choose another directory")
+    overrides = {k: v for k, v in (("seed", args.seed), ("max_epochs", args.max_epochs)) if v is not None}
+    config = replace(get_profile(args.profile).training_config(), **overrides)
+    emulator = Emulator.fit(args.grid, config, test_grid=args.test, fine_tune=args.fine_tune)
+    emulator.save(args.out)
+    history, metrics = emulator.provenance["history"], emulator.provenance["metrics"]
+    print(f"saved {emulator!r} to {args.out} ({emulator.provenance['training_seconds']} s of training)")
+    print("  epochs: " + ", ".join(f"{stage} {len(h['loss'])}" for stage, h in history.items()))
+    print(f"  MAE (continuum)  {'autoencoder':>11}  {'generator':>9}  {'mean spectrum':>13}")
+    for split, m in metrics.items():
+        print(f"  {split:<15}  {m['ae_mae']:11.2e}  {m['gen_mae']:9.2e}  {m['mean_spectrum_mae']:13.2e}")
+
+
+def _generate(args: argparse.Namespace) -> None:
+    from .emulator import Emulator
+
+    emulator = Emulator.load(args.model)
+    _, _, table = read_label_table(args.labels)
+    flux = emulator.generate(table, batch_size=args.batch_size, allow_extrapolation=args.allow_extrapolation)
+    labels = table[list(emulator.label_names)].to_numpy(np.float64)
+    write_spectra(args.out, emulator, labels, flux, model_path=args.model)
+    print(f"{args.out}: {len(flux)} spectra × {emulator.n_pix} pixels from {args.model}")
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from .evaluation import evaluate
+
+    metrics = evaluate(args.model, args.grid)
+    for key, value in metrics.items():
+        print(f"{key:<28} {value:.4g}" if isinstance(value, float) else f"{key:<28} {value}")
+    if args.json:
+        args.json.write_text(json.dumps(metrics, indent=1) + "\n")
+
+
+def _spectra_file(text: str) -> Path:
+    """An output path whose extension names a known format (checked before any work is done)."""
+    path = Path(text)
+    if path.suffix.lower() not in SUFFIXES:
+        raise argparse.ArgumentTypeError(f"unknown extension {path.suffix!r} of {text}; use .h5, .fits or .csv")
+    return path
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,14 +150,60 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="summarise a grid file: sizes, labels, provenance")
     info.add_argument("grid", type=Path)
     info.set_defaults(func=_info)
+
+    train = sub.add_parser(
+        "train",
+        help="train an emulator (autoencoder, then label mapper) on a grid",
+        description="Train with the recipe and epoch cap of a profile, save the emulator to a directory, "
+        "and print the epochs and mean absolute errors (continuum units).",
+    )
+    train.add_argument("--grid", type=Path, required=True, help="training grid (HDF5)")
+    train.add_argument("--out", type=Path, required=True, help="directory for the saved emulator")
+    train.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE,
+                       help=f"training recipe and epoch cap (default {DEFAULT_PROFILE})")
+    train.add_argument("--test", type=Path, help="test grid, only measured (not used for training nor stopping)")
+    train.add_argument("--fine-tune", action="store_true", help="then train decoder∘mapper end to end on the flux")
+    train.add_argument("--seed", type=int, help="random seed (default: the profile's)")
+    train.add_argument("--max-epochs", type=int, help="epoch cap of each stage (default: the profile's)")
+    train.set_defaults(func=_train)
+
+    gen = sub.add_parser(
+        "generate",
+        help="spectra from a trained emulator at the labels of a CSV",
+        description="Labels outside the emulator's training ranges are refused unless --allow-extrapolation. "
+        "Output by extension: .h5 (a specgen grid), .fits (flux image, WAVELENGTH and LABELS extensions) "
+        "or .csv (a row per wavelength, a column per spectrum).",
+    )
+    gen.add_argument("--model", type=Path, required=True, help="saved emulator directory")
+    gen.add_argument("--labels", type=Path, required=True, help="CSV with a column per label (other columns ignored)")
+    gen.add_argument("--out", type=_spectra_file, required=True, help="output file: .h5, .fits or .csv")
+    gen.add_argument("--allow-extrapolation", action="store_true", help="generate outside the training ranges")
+    gen.add_argument("--batch-size", type=int, default=4096, help="spectra per network call (default 4096)")
+    gen.set_defaults(func=_generate)
+
+    ev = sub.add_parser(
+        "evaluate",
+        help="errors of an emulator on a test grid",
+        description="Autoencoder reconstruction and generator errors on a grid's spectra (continuum units), "
+        "with the mean-spectrum baseline; test rows outside the training ranges are extrapolated and counted.",
+    )
+    ev.add_argument("--model", type=Path, required=True, help="saved emulator directory")
+    ev.add_argument("--grid", type=Path, required=True, help="test grid (HDF5), e.g. from synth or import-ascii")
+    ev.add_argument("--json", type=Path, help="also write the metrics to this JSON file")
+    ev.set_defaults(func=_evaluate)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    errors: tuple[type[Exception], ...] = (GridError, LabelError, FileNotFoundError, KeyError)
+    if args.command in ("train", "generate", "evaluate"):  # the commands that load TensorFlow
+        from .emulator import EmulatorError
+
+        errors += (EmulatorError,)
     try:
         args.func(args)
-    except (GridError, LabelError, FileNotFoundError, KeyError) as err:
+    except errors as err:
         print(f"specgen {args.command}: error: {err}", file=sys.stderr)
         return 2
     return 0

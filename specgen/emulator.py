@@ -31,9 +31,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from . import __version__, training
-from .grid import Grid, read_grid
+from .grid import Grid, as_grid, read_grid
 from .labels import LABEL_UNITS, LabelError, LabelRange, check_labels
-from .metrics import generation_metrics, mean_spectrum_baseline, reconstruction_metrics
 from .training import Scaler, TrainingConfig
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -45,7 +44,9 @@ FORMAT_VERSION = 1
 PAPER = "Gebran M., 2024, Generating stellar spectra using Neural Networks"
 MODELS = ("encoder", "decoder", "mapper")
 FILES = ("emulator.json", "arrays.npz", *(f"{name}.keras" for name in MODELS))
-ARRAYS = ("wavelength", "label_low", "label_high", "label_offset", "label_scale", "flux_offset", "flux_scale")
+ARRAYS = (
+    "wavelength", "label_low", "label_high", "label_offset", "label_scale", "flux_offset", "flux_scale", "mean_flux"
+)
 #: Grid attributes that describe how a file is being written, not where its spectra come from.
 _BOOKKEEPING = {"complete", "n_committed", "n_stars_committed", "label_names", "label_units"}
 
@@ -59,7 +60,8 @@ class Emulator:
 
     Parameters are the parts of a trained emulator; use :meth:`fit` to train one and
     :meth:`load` to read one. ``label_ranges`` are the training ranges (label unit), the domain
-    that :meth:`generate` accepts; ``wavelength`` is in Å.
+    that :meth:`generate` accepts; ``wavelength`` is in Å; ``mean_flux`` is the mean training
+    spectrum, the trivial baseline every emulator must beat.
     """
 
     def __init__(
@@ -72,6 +74,7 @@ class Emulator:
         label_names: tuple[str, ...],
         label_ranges: Mapping[str, LabelRange],
         wavelength: np.ndarray,
+        mean_flux: np.ndarray,
         provenance: Mapping[str, Any] | None = None,
     ):
         self.encoder, self.decoder, self.mapper = encoder, decoder, mapper
@@ -79,6 +82,7 @@ class Emulator:
         self.label_names = tuple(label_names)
         self.label_ranges = dict(label_ranges)
         self.wavelength = np.asarray(wavelength, dtype=np.float64)
+        self.mean_flux = np.asarray(mean_flux, dtype=np.float32)
         self.provenance = dict(provenance or {})
         self._check_shapes()
         self._flux_scale = flux_scaler.scale.astype(np.float32)
@@ -110,7 +114,7 @@ class Emulator:
         grid: Grid | str | os.PathLike,
         config: TrainingConfig,
         *,
-        validation_grid: Grid | str | os.PathLike | None = None,
+        test_grid: Grid | str | os.PathLike | None = None,
         fine_tune: bool = False,
         progress: bool = True,
     ) -> Emulator:
@@ -119,15 +123,18 @@ class Emulator:
         end to end.
 
         Rows of one star (``grid.star_id``) stay together on one side of the validation split.
-        ``validation_grid`` holds spectra never used in training nor for early stopping: the
-        metrics stored in ``provenance["metrics"]`` are measured on it as well as on ``grid``
-        (the autoencoder's before fine-tuning, which changes the decoder).
+        ``test_grid`` holds spectra never used in training nor for early stopping. The metrics of
+        :func:`specgen.evaluation.evaluate` on ``grid`` and ``test_grid`` are stored in
+        ``provenance["metrics"]["train"]`` and ``["test"]`` (with the generator's before
+        fine-tuning in ``["before_fine_tune"]``).
         """
+        from .evaluation import GENERATOR_KEYS, evaluate, generator_metrics
+
         started = time.perf_counter()
-        grid, grid_path = _as_grid(grid)
-        validation, validation_path = _as_grid(validation_grid) if validation_grid is not None else (None, None)
-        if validation is not None and not np.array_equal(validation.wavelength, grid.wavelength):
-            raise ValueError("the validation grid has another wavelength grid than the training grid")
+        grid, grid_path = as_grid(grid)
+        test, test_path = as_grid(test_grid) if test_grid is not None else (None, None)
+        if test is not None and not np.array_equal(test.wavelength, grid.wavelength):
+            raise ValueError("the test grid has another wavelength grid than the training grid")
         label_scaler = Scaler.fit(grid.labels, config.label_scaling)
         flux_scaler = Scaler.fit(grid.flux, config.flux_scaling)
         x_flux, x_labels = flux_scaler.transform(grid.flux), label_scaler.transform(grid.labels)
@@ -140,11 +147,12 @@ class Emulator:
         bounds = zip(grid.label_names, grid.labels.min(axis=0).tolist(), grid.labels.max(axis=0).tolist())
         ranges = {name: LabelRange(low, high) for name, low, high in bounds}
         emulator = cls(
-            ae.encoder, ae.decoder, mapper, label_scaler, flux_scaler, grid.label_names, ranges, grid.wavelength
+            ae.encoder, ae.decoder, mapper, label_scaler, flux_scaler, grid.label_names, ranges, grid.wavelength,
+            grid.flux.mean(axis=0),
         )
 
-        grids = {"train": grid} | ({"validation": validation} if validation is not None else {})
-        metrics = {split: emulator._evaluate(g, grid.flux) for split, g in grids.items()}
+        grids = {"train": grid} | ({"test": test} if test is not None else {})
+        metrics = {split: evaluate(emulator, g) for split, g in grids.items()}
         history = {"autoencoder": ae_history, "mapper": mapper_history}
         if fine_tune:
             _say(progress, "fine-tuning decoder∘mapper on the flux")
@@ -152,12 +160,12 @@ class Emulator:
                 ae.decoder, mapper, x_labels, x_flux, config, groups=grid.star_id, progress=progress
             )
             for split, g in grids.items():
-                metrics[split]["generator_before_fine_tune"] = metrics[split]["generator"]
-                metrics[split]["generator"] = generation_metrics(g.flux, emulator._generate_grid(g))
+                before = {key: metrics[split][key] for key in GENERATOR_KEYS}
+                metrics[split] |= generator_metrics(g.flux, emulator.generate_like(g)) | {"before_fine_tune": before}
 
         emulator.provenance = {
             **_provenance(grid, grid_path, config, emulator),
-            "validation_grid": None if validation is None else {"path": validation_path, "n_spectra": len(validation)},
+            "test_grid": None if test is None else {"path": test_path, "n_spectra": len(test)},
             "fine_tuned": fine_tune,
             "metrics": metrics,
             "history": history,
@@ -165,21 +173,6 @@ class Emulator:
         }
         _say(progress, _metrics_line(metrics))
         return emulator
-
-    def _evaluate(self, grid: Grid, train_flux: np.ndarray) -> dict[str, Any]:
-        """Autoencoder and generator metrics on ``grid``, with the mean-spectrum baseline."""
-        inside = np.all([self.label_ranges[name].contains(grid.label(name)) for name in self.label_names], axis=0)
-        return {
-            "n_spectra": len(grid),
-            "n_outside_training_ranges": int((~inside).sum()),
-            "autoencoder": reconstruction_metrics(grid.flux, self.reconstruct(grid.flux)),
-            "generator": generation_metrics(grid.flux, self._generate_grid(grid)),
-            "mean_spectrum_mae": mean_spectrum_baseline(train_flux, grid.flux),
-        }
-
-    def _generate_grid(self, grid: Grid) -> np.ndarray:
-        """Spectra for the labels of ``grid`` (by name, extrapolating where they leave the training ranges)."""
-        return self.generate({name: grid.label(name) for name in self.label_names}, allow_extrapolation=True)
 
     # ---- use ------------------------------------------------------------------------------
 
@@ -213,6 +206,19 @@ class Emulator:
         x = self.label_scaler.transform(table)
         flux = _batched(lambda b: self._generate_batch(b).numpy(), x, self.n_pix, batch_size)
         return flux[0] if one else flux
+
+    def generate_like(self, grid: Grid) -> np.ndarray:
+        """Spectra at the labels of ``grid``, matched by name, extrapolating where they leave the
+        training ranges: what a test grid's spectra are compared with."""
+        missing = [name for name in self.label_names if name not in grid.label_names]
+        unknown = [name for name in grid.label_names if name not in self.label_names]
+        if missing or unknown:
+            raise LabelError(
+                f"the grid's labels {list(grid.label_names)} are not the emulator's {list(self.label_names)}"
+                + (f"; missing {missing}" if missing else "")
+                + (f"; unknown to the emulator {unknown}" if unknown else "")
+            )
+        return self.generate({name: grid.label(name) for name in self.label_names}, allow_extrapolation=True)
 
     def encode(self, flux: np.ndarray, *, batch_size: int = 4096) -> np.ndarray:
         """Latent coordinates ``(n, latent)`` of spectra ``(n, n_pix)``."""
@@ -278,6 +284,7 @@ class Emulator:
             "mapper output": (self.mapper.outputs[0].shape[1], latent),
             "label scaling": (self.label_scaler.scale.size, len(self.label_names)),
             "flux scaling": (self.flux_scaler.scale.size, self.n_pix),
+            "mean flux": (self.mean_flux.size, self.n_pix),
             "label ranges": (len(set(self.label_ranges) & set(self.label_names)), len(self.label_names)),
         }
         wrong = [f"{part} has {got}, expected {want}" for part, (got, want) in expected.items() if got != want]
@@ -306,6 +313,7 @@ class Emulator:
             label_scale=self.label_scaler.scale,
             flux_offset=self.flux_scaler.offset,
             flux_scale=self.flux_scaler.scale,
+            mean_flux=self.mean_flux,
         )
         manifest = {"format_version": FORMAT_VERSION, "label_names": list(self.label_names), **self.provenance}
         (tmp / "emulator.json").write_text(json.dumps(manifest, indent=1, default=_jsonable))
@@ -343,6 +351,7 @@ class Emulator:
             names,
             ranges,
             arrays["wavelength"],
+            arrays["mean_flux"],
             provenance,
         )
 
@@ -353,12 +362,6 @@ def _batched(fn: Callable[[np.ndarray], Any], x: np.ndarray, width: int, batch_s
     for start in range(0, len(x), batch_size):
         out[start : start + batch_size] = fn(x[start : start + batch_size])
     return out
-
-
-def _as_grid(grid: Grid | str | os.PathLike) -> tuple[Grid, str | None]:
-    if isinstance(grid, Grid):
-        return grid, None
-    return read_grid(grid), str(Path(grid).resolve())
 
 
 def _provenance(grid: Grid, grid_path: str | None, config: TrainingConfig, emulator: Emulator) -> dict[str, Any]:
@@ -391,7 +394,7 @@ def _provenance(grid: Grid, grid_path: str | None, config: TrainingConfig, emula
 
 def _metrics_line(metrics: dict) -> str:
     parts = [
-        f"{split}: autoencoder MAE {m['autoencoder']['mae']:.2e}, generator MAE {m['generator']['mae']:.2e}, "
+        f"{split}: autoencoder MAE {m['ae_mae']:.2e}, generator MAE {m['gen_mae']:.2e}, "
         f"mean spectrum {m['mean_spectrum_mae']:.2e}"
         for split, m in metrics.items()
     ]
@@ -449,8 +452,8 @@ def fit_or_load(
     """The emulator saved in ``model_dir`` if it was trained on this grid with this ``config``;
     otherwise train one (reporting metrics on ``test_grid``, never training on it) and save it."""
     model_dir, grid_path = Path(model_dir), Path(grid_path)
-    if model_dir.exists():
-        saved = Emulator.load(model_dir)
+    saved = _load_if_usable(model_dir, progress)
+    if saved is not None:
         trained_on = saved.provenance.get("training_grid", {})
         same_grid = trained_on.get("path") == str(grid_path.resolve()) and trained_on.get("attrs", {}).get(
             "plan_fingerprint"
@@ -460,9 +463,20 @@ def fit_or_load(
         ):
             _say(progress, f"reusing the emulator in {model_dir}")
             return saved
-    emulator = Emulator.fit(grid_path, config, validation_grid=test_grid, fine_tune=fine_tune, progress=progress)
+    emulator = Emulator.fit(grid_path, config, test_grid=test_grid, fine_tune=fine_tune, progress=progress)
     emulator.save(model_dir)
     return emulator
+
+
+def _load_if_usable(model_dir: Path, progress: bool) -> Emulator | None:
+    """The emulator saved in ``model_dir``; None when there is none or it cannot be read."""
+    if not model_dir.exists():
+        return None
+    try:
+        return Emulator.load(model_dir)
+    except EmulatorError as err:
+        _say(progress, f"retraining: the emulator in {model_dir} cannot be used ({err})")
+        return None
 
 
 def _jsonable_tree(value: Any) -> Any:

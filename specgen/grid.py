@@ -175,6 +175,13 @@ def read_grid(path: str | os.PathLike, *, allow_incomplete: bool = False, rows: 
     return grid
 
 
+def as_grid(grid: Grid | str | os.PathLike) -> tuple[Grid, str | None]:
+    """``(grid, None)`` for a :class:`Grid`; ``(read_grid(path), absolute path)`` for a file."""
+    if isinstance(grid, Grid):
+        return grid, None
+    return read_grid(grid), str(Path(grid).resolve())
+
+
 class GridAppender:
     """Append spectra to a grid file in chunks, so that an interrupted run can resume.
 
@@ -212,13 +219,15 @@ class GridAppender:
         wl.attrs["medium"] = attrs.get("wavelength_medium", "air")
         fl = f.create_dataset("flux", (0, n_pix), np.float32, maxshape=(None, n_pix), chunks=(16, n_pix))
         fl.attrs["unit"] = "continuum-normalised (F/Fc)"
+        given = attrs.get("label_units") or {}
+        units = json.dumps({n: given.get(n) or LABEL_UNITS.get(n, "") for n in self.label_names})
         lab = f.create_dataset("labels", (0, n_lab), np.float64, maxshape=(None, n_lab), chunks=(1024, n_lab))
-        lab.attrs["units"] = json.dumps({n: LABEL_UNITS.get(n, "") for n in self.label_names})
+        lab.attrs["units"] = units
         f.create_dataset("star_id", (0,), np.int64, maxshape=(None,), chunks=(1024,))
         for key, value in {**provenance(), **attrs}.items():
             f.attrs[key] = _encode_attr(value)
         f.attrs["label_names"] = _encode_attr(list(self.label_names))
-        f.attrs["label_units"] = json.dumps({n: LABEL_UNITS.get(n, "") for n in self.label_names})
+        f.attrs["label_units"] = units
         f.attrs["complete"] = False
         f.attrs["n_committed"] = 0
         f.attrs["n_stars_committed"] = 0
@@ -312,7 +321,7 @@ def write_grid(path: str | os.PathLike, grid: Grid, attrs: Mapping[str, Any] | N
     tmp = path.with_name(path.name + ".partial")
     tmp.unlink(missing_ok=True)
     merged = {**grid.attrs, **(attrs or {})}
-    for key in ("complete", "n_committed", "label_names", "label_units"):
+    for key in ("complete", "n_committed", "n_stars_committed", "label_names"):
         merged.pop(key, None)
     with GridAppender(tmp, grid.wavelength, grid.label_names, merged) as out:
         star_id = grid.star_id if grid.star_id is not None else np.arange(len(grid))

@@ -1,0 +1,85 @@
+"""Speed and memory of the generator against radiative transfer, printed as JSON.
+
+Seconds per spectrum when generating 1, 64, 4096 and 65,536 spectra, each in one network call
+(and 65,536 also in calls of 4096, the default), with the peak resident memory of a fresh
+process for each; and, in the same run, one SME synthesis of the Sun plus its broadening, so
+that the speed-up is a ratio of two figures measured side by side.
+
+    python benchmarks/bench_generate.py [--model models/ci/emulator] [--sizes 1 64 4096 65536]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import platform
+import resource
+import time
+from pathlib import Path
+
+SUN = {"teff": 5777.0, "logg": 4.44, "m_h": 0.0, "xi_t": 1.0, "vsini": 2.0, "resolution": 11500.0}
+
+
+def time_generation(model: str, n_spectra: int, batch_size: int) -> dict[str, float]:
+    """In a fresh process: seconds per spectrum and the process's peak memory (MiB)."""
+    import tensorflow as tf
+
+    from specgen.emulator import Emulator
+    from specgen.timing import generation_seconds
+
+    emulator = Emulator.load(model)
+    repeats = 5 if n_spectra <= 4096 else 2
+    seconds = generation_seconds(emulator, n_spectra, batch_size=batch_size, repeats=repeats)
+    return {
+        "n_spectra": n_spectra,
+        "batch_size": batch_size,
+        "seconds_per_spectrum": seconds / n_spectra,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "device": "GPU" if tf.config.list_physical_devices("GPU") else "CPU",
+    }
+
+
+def time_radiative_transfer() -> float:
+    """Seconds for one SME spectrum of the Sun: atmosphere, synthesis and broadening."""
+    from specgen.grid import RVS_WAVELENGTH
+    from specgen.synth.atmospheres import compute_atmosphere
+    from specgen.synth.broaden import observe
+    from specgen.synth.sme import synthesize_intrinsic
+
+    start = time.perf_counter()
+    wave, flux = synthesize_intrinsic(compute_atmosphere(SUN["teff"], SUN["logg"], SUN["m_h"]), SUN["xi_t"])
+    observe(wave, flux, [SUN["vsini"]], [SUN["resolution"]], RVS_WAVELENGTH)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="models/ci/emulator", help="saved emulator (default models/ci/emulator)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 64, 4096, 65536], help="spectra per run")
+    args = parser.parse_args()
+    if not (Path(args.model) / "emulator.json").exists():
+        parser.error(f"no saved emulator at {args.model}: run `make book PROFILE=ci` or `specgen train` first")
+
+    runs = [(n, n) for n in args.sizes] + [(n, 4096) for n in args.sizes if n > 4096]
+    with multiprocessing.get_context("spawn").Pool(1, maxtasksperchild=1) as pool:
+        generation = [pool.apply(time_generation, (args.model, n, b)) for n, b in runs]
+    rt = time_radiative_transfer()
+    fastest = min(run["seconds_per_spectrum"] for run in generation)
+    print(
+        json.dumps(
+            {
+                "generation": generation,
+                "radiative_transfer_seconds_sun": rt,
+                "speedup_single_spectrum": rt / generation[0]["seconds_per_spectrum"],
+                "speedup_best_batch": rt / fastest,
+                "model": args.model,
+                "machine": {"cpu": platform.processor() or platform.machine(), "python": platform.python_version()},
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
