@@ -8,6 +8,7 @@
     specgen train --grid train.h5 --test test.h5 --out model/                # the demo profile's recipe
     specgen generate --model model/ --labels stars.csv --out spectra.fits    # or .h5, .csv
     specgen evaluate --model model/ --grid test.h5 --json metrics.json       # errors on a test grid
+    specgen validate --model model/ --train train.h5 --test test.h5 --json tab5.json   # Tab. 5
 """
 
 from __future__ import annotations
@@ -97,6 +98,21 @@ def _evaluate(args: argparse.Namespace) -> None:
         print(f"{key:<28} {value:.4g}" if isinstance(value, float) else f"{key:<28} {value}")
     if args.json:
         args.json.write_text(json.dumps(metrics, indent=1) + "\n")
+
+
+def _validate(args: argparse.Namespace) -> None:
+    from .emulator import Emulator
+    from .grid import read_grid
+    from .validation import validate
+
+    epochs = {"max_epochs": args.max_epochs} if args.max_epochs else {}
+    config = get_profile(args.profile).estimator_config(per_label=not args.joint, **epochs)
+    result = validate(Emulator.load(args.model), read_grid(args.train), read_grid(args.test), config)
+    print(f"label recovery by PCA({config.n_components}) + networks ({result.estimator.mode}); RMSE in label units")
+    print(result.table().to_string(float_format=lambda v: f"{v:.4g}"))
+    print(f"PCA reconstruction error (mean |ΔF|) {result.pca_reconstruction_error:.2e}")
+    if args.json:
+        args.json.write_text(json.dumps(result.to_json(), indent=1) + "\n")
 
 
 def _spectra_file(text: str) -> Path:
@@ -191,13 +207,30 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--grid", type=Path, required=True, help="test grid (HDF5), e.g. from synth or import-ascii")
     ev.add_argument("--json", type=Path, help="also write the metrics to this JSON file")
     ev.set_defaults(func=_evaluate)
+
+    val = sub.add_parser(
+        "validate",
+        help="Tab. 5: label recovery from radiative-transfer and generated spectra",
+        description="Fit PCA + networks (Tab. 4) on the training grid, then recover the labels of its training "
+        "and validation rows, of the test grid, and of spectra generated at the test labels. Prints RMSE per "
+        "label and RMSE(generated)/RMSE(test).",
+    )
+    val.add_argument("--model", type=Path, required=True, help="saved emulator directory")
+    val.add_argument("--train", type=Path, required=True, help="radiative-transfer training grid (HDF5)")
+    val.add_argument("--test", type=Path, required=True, help="radiative-transfer test grid (HDF5)")
+    val.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE,
+                     help=f"estimator recipe and epoch cap (default {DEFAULT_PROFILE})")
+    val.add_argument("--joint", action="store_true", help="one network for all labels, not one per label")
+    val.add_argument("--max-epochs", type=int, help="epoch cap of each network (default: the profile's)")
+    val.add_argument("--json", type=Path, help="also write Tab. 5 to this JSON file")
+    val.set_defaults(func=_validate)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     errors: tuple[type[Exception], ...] = (GridError, LabelError, FileNotFoundError, KeyError)
-    if args.command in ("train", "generate", "evaluate"):  # the commands that load TensorFlow
+    if args.command in ("train", "generate", "evaluate", "validate"):  # the commands that load TensorFlow
         from .emulator import EmulatorError
 
         errors += (EmulatorError,)

@@ -124,6 +124,7 @@ def build_estimator(
     n_outputs: int = 1,
     hidden: Sequence[int] = ESTIMATOR_HIDDEN,
     activation: str = "relu",
+    name: str = "estimator",
 ) -> keras.Model:
     """PCA coefficients → stellar label(s) (Tab. 4), with the paper's RandomNormal kernels.
 
@@ -133,7 +134,7 @@ def build_estimator(
     inputs = keras.Input((n_inputs,), name="pca_coefficients")
     x = _dense_stack(inputs, hidden, activation, kernel_initializer=init)
     outputs = layers.Dense(n_outputs, kernel_initializer=init, name="labels")(x)
-    return keras.Model(inputs, outputs, name="estimator")
+    return keras.Model(inputs, outputs, name=name)
 
 
 def summary_table(model: keras.Model) -> list[dict]:

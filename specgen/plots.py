@@ -10,7 +10,10 @@ from matplotlib.figure import Figure
 
 from .grid import Grid
 from .labels import LABEL_TEX, LABEL_UNITS
+from .metrics import binned_residual
 
+#: Colours of the sets of spectra in the validation figures (Fig. 9: test black, generated red).
+SET_COLOURS = {"train": "tab:blue", "val": "tab:green", "test": "k", "generated": "tab:red"}
 #: Lines worth marking in the RVS range (air wavelengths, Å).
 RVS_LINES = {"Ca II": (8498.02, 8542.09, 8662.14), "Pa 16/15/13/12": (8502.49, 8545.38, 8665.02, 8750.47)}
 
@@ -233,21 +236,82 @@ def residuals_by_wavelength(wavelength: np.ndarray, abs_residuals: np.ndarray) -
 
 def residuals_by_label(names: Sequence[str], labels: np.ndarray, mae_per_spectrum: np.ndarray, bins: int = 8) -> Figure:
     """Mean absolute error per spectrum, binned against each label: where the generator is poor."""
-    n = len(names)
-    fig, axes = plt.subplots(2, (n + 1) // 2, figsize=(9, 5), sharey=True, layout="constrained")
-    for j, (name, ax) in enumerate(zip(names, axes.flat)):
-        edges = np.linspace(labels[:, j].min(), labels[:, j].max(), bins + 1)
-        which = np.clip(np.digitize(labels[:, j], edges) - 1, 0, bins - 1)
-        mean = [mae_per_spectrum[which == b].mean() if np.any(which == b) else np.nan for b in range(bins)]
+    fig, axes = _label_panels(names, "MAE per spectrum")
+    for j, ax in enumerate(axes.flat[: len(names)]):
+        binned = binned_residual(labels[:, j], mae_per_spectrum, bins)
         ax.scatter(labels[:, j], mae_per_spectrum, s=3, color="0.7")
-        ax.step(edges, np.r_[mean, mean[-1]], where="post", color="k")
-        ax.set_xlabel(f"{LABEL_TEX.get(name, name)} ({LABEL_UNITS.get(name, '')})", fontsize=8)
-    for ax in axes[:, 0]:
-        ax.set_ylabel("MAE per spectrum")
-    for ax in axes.flat[n:]:
-        ax.set_visible(False)
+        ax.step(binned.edges, np.r_[binned.mean, binned.mean[-1]], where="post", color="k")
     axes.flat[0].set_yscale("log")
     return fig
+
+
+def error_densities(names: Sequence[str], errors: dict[str, np.ndarray], bins: int = 30) -> Figure:
+    """Fig. 9: distributions of predicted − true for each label, one line per set of spectra
+    (``errors[set]`` is ``(n, n_labels)``; "test" in black, "generated" in red)."""
+    fig, axes = _label_panels(names, "density", sharey=False, prefix="predicted − true ")
+    for j, ax in enumerate(axes.flat[: len(names)]):
+        values = {which: e[:, j] for which, e in errors.items()}
+        edges = np.histogram_bin_edges(np.concatenate(list(values.values())), bins)
+        for which, v in values.items():
+            ax.hist(v, edges, density=True, histtype="step", color=SET_COLOURS.get(which), label=which)
+        ax.axvline(0, color="0.6", lw=0.5)
+        ax.set_yticks([])
+    axes.flat[0].legend(fontsize=7)
+    return fig
+
+
+def accuracy_by_label(names: Sequence[str], true: np.ndarray, errors: dict[str, np.ndarray], bins: int = 6) -> Figure:
+    """RMSE of each recovered label in bins of its true value, one line per set of spectra."""
+    fig, axes = _label_panels(names, "RMSE (label unit)", sharey=False)
+    for j, ax in enumerate(axes.flat[: len(names)]):
+        edges = np.linspace(true[:, j].min(), true[:, j].max(), bins + 1)
+        for which, e in errors.items():
+            rmse = np.sqrt(binned_residual(true[:, j], e[:, j] ** 2, edges).mean)
+            ax.step(edges, np.r_[rmse, rmse[-1]], where="post", color=SET_COLOURS.get(which), label=which)
+    axes.flat[0].legend(fontsize=7)
+    return fig
+
+
+def pca_explained_variance(ratio: np.ndarray) -> Figure:
+    """Explained variance of each principal component, and the cumulative fraction."""
+    fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")
+    k = np.arange(1, ratio.size + 1)
+    ax.bar(k, ratio, color="0.6", label="per component")
+    ax.plot(k, np.cumsum(ratio), "k.-", label="cumulative")
+    ax.set_yscale("log")
+    ax.set_xlabel("principal component")
+    ax.set_ylabel("fraction of the flux variance")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def rmse_ratios(ours: dict[str, float], paper: dict[str, float] | None = None) -> Figure:
+    """RMSE(generated) / RMSE(test) per label; 1 means generated spectra are as good as
+    radiative transfer. ``paper`` adds Gebran (2024)'s ratios."""
+    fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")
+    x = np.arange(len(ours))
+    ax.bar(x - 0.2, list(ours.values()), 0.4, color="tab:red", label="this book")
+    if paper:
+        ax.bar(x + 0.2, [paper.get(name, np.nan) for name in ours], 0.4, color="0.6", label="Gebran 2024")
+    ax.axhline(1, color="k", lw=0.8)
+    ax.set_xticks(x, [LABEL_TEX.get(name, name) for name in ours])
+    ax.set_ylabel("RMSE(generated) / RMSE(test)")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def _label_panels(
+    names: Sequence[str], ylabel: str, *, sharey: bool = True, prefix: str = ""
+) -> tuple[Figure, np.ndarray]:
+    """A panel per label on two rows, x axes named (after ``prefix``) with units."""
+    fig, axes = plt.subplots(2, (len(names) + 1) // 2, figsize=(9, 5), sharey=sharey, layout="constrained")
+    for name, ax in zip(names, axes.flat):
+        ax.set_xlabel(f"{prefix}{LABEL_TEX.get(name, name)} ({LABEL_UNITS.get(name, '')})", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes.flat[len(names) :]:
+        ax.set_visible(False)
+    fig.supylabel(ylabel, fontsize=9)
+    return fig, axes
 
 
 def flowchart() -> Figure:

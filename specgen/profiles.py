@@ -22,7 +22,7 @@ class Profile:
     variants: int
     seed: int = 2024
     workers: int = 2
-    recipe: str = "small_grid"  # a TrainingConfig constructor: "paper" or "small_grid"
+    recipe: str = "small_grid"  # a TrainingConfig and EstimatorConfig constructor: "paper" or "small_grid"
     max_epochs: int = 400
 
     def training_config(self, recipe: str | None = None, **changes):
@@ -32,6 +32,14 @@ class Profile:
 
         changes = {"seed": self.seed, "max_epochs": self.max_epochs, **changes}
         return getattr(TrainingConfig, recipe or self.recipe)(**changes)
+
+    def estimator_config(self, **changes):
+        """The :class:`~specgen.estimator.EstimatorConfig` of this profile: same recipe, seed and
+        epoch cap as its emulator."""
+        from .estimator import EstimatorConfig
+
+        changes = {"seed": self.seed, "max_epochs": self.max_epochs, **changes}
+        return getattr(EstimatorConfig, self.recipe)(**changes)
 
     @property
     def train_spectra(self) -> int:

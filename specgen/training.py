@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -27,6 +27,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 
 from .nets import ENCODER_HIDDEN, MAPPER_HIDDEN, Autoencoder, build_autoencoder, build_mapper  # noqa: E402
+
+if TYPE_CHECKING:
+    from .estimator import EstimatorConfig
 
 History = dict[str, list[float]]
 
@@ -148,7 +151,9 @@ def train_autoencoder(
     ae = build_autoencoder(
         flux.shape[1], config.latent, config.encoder_hidden, latent_activation=config.latent_activation
     )
-    history = _fit(ae.model, flux, flux, config, config.ae_optimizer, groups=groups, progress=progress)
+    history = fit_with_early_stopping(
+        ae.model, flux, flux, config, config.ae_optimizer, groups=groups, progress=progress
+    )
     return ae, history
 
 
@@ -171,7 +176,9 @@ def train_mapper(
     mapper = build_mapper(labels.shape[1], config.latent, config.mapper_hidden, config.mapper_dropout)
     scaler = Scaler.fit(latent, config.latent_scaling)
     target = scaler.transform(latent)
-    history = _fit(mapper, labels, target, config, config.mapper_optimizer, groups=groups, progress=progress)
+    history = fit_with_early_stopping(
+        mapper, labels, target, config, config.mapper_optimizer, groups=groups, progress=progress
+    )
     output = mapper.get_layer("latent")
     kernel, bias = output.get_weights()
     output.set_weights([kernel * scaler.scale, bias * scaler.scale + scaler.offset])
@@ -202,7 +209,7 @@ def fine_tune(
     _, val = split_rows(len(labels), config.validation_split, config.seed, groups)
     before = generator.get_weights()
     loss_before = _mse(generator, labels[val], flux[val]) if val.size else None
-    history = _fit(
+    history = fit_with_early_stopping(
         generator,
         labels,
         flux,
@@ -230,11 +237,11 @@ def split_rows(
     return np.flatnonzero(~is_val), np.flatnonzero(is_val)
 
 
-def _fit(
+def fit_with_early_stopping(
     model: keras.Model,
     x: np.ndarray,
     y: np.ndarray,
-    config: TrainingConfig,
+    config: TrainingConfig | EstimatorConfig,
     optimizer: str,
     *,
     learning_rate: float | None = None,
@@ -243,7 +250,8 @@ def _fit(
 ) -> History:
     """Compile with MSE, train with early stopping (and LR decay), return the history per epoch.
 
-    ``learning_rate`` defaults to ``config.learning_rate``."""
+    ``config`` gives ``validation_split``, ``patience``, ``lr_decay_factor``, ``lr_decay_patience``,
+    ``batch_size``, ``max_epochs`` and ``seed``; ``learning_rate`` defaults to its own."""
     train, val = split_rows(len(x), config.validation_split, config.seed, groups)
     monitor = "val_loss" if val.size else "loss"
     callbacks = [keras.callbacks.EarlyStopping(monitor, patience=config.patience, restore_best_weights=True)]

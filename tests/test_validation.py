@@ -1,0 +1,122 @@
+"""The estimator of Tab. 4 and the validation of Tab. 5, on the real ci grids."""
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from specgen.cli import main
+from specgen.emulator import Emulator
+from specgen.estimator import EstimatorConfig, LabelEstimator
+from specgen.grid import Grid, read_grid
+from specgen.training import TrainingConfig
+from specgen.validation import PAPER_TAB5, SETS, accuracy, validate
+
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
+
+CI = Path(__file__).resolve().parents[1] / "data" / "ci"
+if not (CI / "train.h5").exists() or not (CI / "test.h5").exists():
+    pytest.skip(f"no ci grids in {CI} (make them with `specgen synth --profile ci`)", allow_module_level=True)
+
+#: Networks of Tab. 4's shape but narrow: seconds on 2 cores.
+SMALL = EstimatorConfig.small_grid(hidden=(64, 32), batch_size=16, max_epochs=150, seed=1)
+
+
+@pytest.fixture(scope="module")
+def train():
+    return read_grid(CI / "train.h5")
+
+
+@pytest.fixture(scope="module")
+def test_grid():
+    return read_grid(CI / "test.h5")
+
+
+@pytest.fixture(scope="module")
+def emulator(train):
+    config = TrainingConfig.small_grid(
+        latent=4, encoder_hidden=(32, 16), mapper_hidden=(32, 16), batch_size=16, max_epochs=20, seed=0
+    )
+    return Emulator.fit(train, config, progress=False)
+
+
+@pytest.fixture(scope="module")
+def estimator(train):
+    return LabelEstimator.fit(train, SMALL)
+
+
+def test_accuracy_statistics():
+    stats = accuracy([1.0, 2.0, 3.0, 4.0], [2.0, 2.0, 1.0, 4.0])  # errors +1, 0, −2, 0
+    assert stats == pytest.approx({"rmse": np.sqrt(5 / 4), "bias": -0.25, "mae": 0.75})
+
+
+def test_one_network_per_label_split_by_star(estimator, train):
+    assert list(estimator.networks) == [(name,) for name in train.label_names]
+    assert estimator.mode == "per label" and set(estimator.history) == set(train.label_names)
+    fit_rows, val_rows = estimator.split
+    assert len(fit_rows) + len(val_rows) == len(train) and len(val_rows) > 0
+    assert not set(train.star_id[fit_rows]) & set(train.star_id[val_rows])  # a star is on one side only
+
+
+def test_the_estimator_learns_its_training_spectra(train):
+    """Without a validation split to stop on (12 stars cannot generalise), one network for all
+    labels fits its training spectra: every label better than by guessing the mean, and the
+    three that shape the lines most (Teff, log g, [M/H]) to a fifth of their spread."""
+    joint = LabelEstimator.fit(train, EstimatorConfig.small_grid(hidden=(64, 32), batch_size=16, max_epochs=300,
+                                                                 validation_split=0.0, per_label=False, seed=1))
+    assert joint.mode == "joint" and list(joint.networks) == [tuple(train.label_names)]
+    rmse = np.sqrt(np.mean((joint.predict(train.flux) - train.labels) ** 2, axis=0))
+    relative = dict(zip(train.label_names, rmse / train.labels.std(axis=0)))
+    assert max(relative.values()) < 0.7 and max(relative[n] for n in ("teff", "logg", "m_h")) < 0.2, relative
+
+
+def test_pca_reconstruction(estimator, train):
+    fewer = LabelEstimator.fit(train, EstimatorConfig(n_components=3, hidden=(8,), max_epochs=1))
+    assert 0 < estimator.reconstruction_error(train.flux) < fewer.reconstruction_error(train.flux) < 0.05
+    assert 0.99 < estimator.pca.explained_variance_ratio_.sum() <= 1
+
+
+def test_predict_refuses_bad_spectra(estimator, train):
+    with pytest.raises(ValueError, match="3999 pixels; the estimator was fitted on 4000"):
+        estimator.predict(train.flux[:2, :-1])
+    flux = train.flux[:2].copy()
+    flux[1, 10] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        estimator.predict(flux)
+
+
+def test_tab5_sets_sizes_and_ratio(emulator, estimator, train, test_grid):
+    result = validate(emulator, train, test_grid, estimator=estimator)
+    assert result.estimator is estimator
+    np.testing.assert_array_equal(result.true["generated"], test_grid.labels)
+    np.testing.assert_allclose(result.predicted["test"], estimator.predict(test_grid.flux))
+    report = result.to_json()
+    assert report["sizes"] == {"train": len(estimator.split[0]), "val": len(estimator.split[1]), "test": 16,
+                               "generated": 16}
+    for name in train.label_names:
+        row = report[name]
+        assert set(SETS) | {"ratio"} <= row.keys()
+        assert row["ratio"] == pytest.approx(row["generated"] / row["test"])
+        assert row["mae_test"] <= row["test"]  # MAE ≤ RMSE
+    assert json.loads(json.dumps(report, allow_nan=False)) == report
+    assert result.table().loc["teff", "test"] == pytest.approx(report["teff"]["test"])
+    assert set(PAPER_TAB5) < set(train.label_names)
+
+
+def test_grids_with_other_labels_are_refused(emulator, train, test_grid):
+    renamed = Grid(test_grid.wavelength, test_grid.flux, test_grid.labels, [*test_grid.label_names[:-1], "r"])
+    with pytest.raises(ValueError, match="not the training grid's"):
+        validate(emulator, train, renamed, SMALL)
+
+
+def test_cli_validate_writes_tab5(emulator, tmp_path):
+    model = emulator.save(tmp_path / "model")
+    argv = ["validate", "--model", str(model), "--train", str(CI / "train.h5"), "--test", str(CI / "test.h5")]
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        assert main([*argv, "--profile", "ci", "--joint", "--max-epochs", "2", "--json", str(tmp_path / "t.json")]) == 0
+    report = json.loads((tmp_path / "t.json").read_text())
+    assert report["estimator"] == "joint" and report["sizes"]["test"] == 16
+    assert "ratio" in printed.getvalue() and "PCA reconstruction error" in printed.getvalue()
