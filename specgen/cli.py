@@ -9,6 +9,7 @@
     specgen generate --model model/ --labels stars.csv --out spectra.fits    # or .h5, .csv
     specgen evaluate --model model/ --grid test.h5 --json metrics.json       # errors on a test grid
     specgen validate --model model/ --train train.h5 --test test.h5 --json tab5.json   # Tab. 5
+    specgen fit --model model/ --spectra obs.h5 --snr 50 --fix resolution=11500 --json fits.json
 """
 
 from __future__ import annotations
@@ -113,6 +114,36 @@ def _validate(args: argparse.Namespace) -> None:
     print(f"PCA reconstruction error (mean |ΔF|) {result.pca_reconstruction_error:.2e}")
     if args.json:
         args.json.write_text(json.dumps(result.to_json(), indent=1) + "\n")
+
+
+def _fit(args: argparse.Namespace) -> None:
+    from .emulator import Emulator
+    from .grid import read_grid
+    from .inference import fit_labels
+
+    emulator, spectra, fixed = Emulator.load(args.model), read_grid(args.spectra), dict(args.fix)
+    fit = fit_labels(spectra.flux, emulator, sigma=1.0 / args.snr, fixed=fixed, n_starts=args.starts, progress=True)
+    table = fit.table()
+    print(table.to_string(float_format=lambda v: f"{v:.4g}"))
+    if args.json:
+        report = {
+            "model": str(args.model.resolve()),
+            "spectra": str(args.spectra.resolve()),
+            "snr": args.snr,
+            "fixed": fixed,
+            "label_units": emulator.provenance.get("label_units", {}),
+            "fits": table.to_dict(orient="records"),
+        }
+        args.json.write_text(json.dumps(report, indent=1, default=float) + "\n")
+
+
+def _fixed_label(text: str) -> tuple[str, float]:
+    """``name=value`` → (name, value), for ``--fix resolution=11500``."""
+    name, sep, value = text.partition("=")
+    try:
+        return name.strip(), float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--fix takes name=value, e.g. resolution=11500, not {text!r}") from None
 
 
 def _spectra_file(text: str) -> Path:
@@ -224,13 +255,29 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--max-epochs", type=int, help="epoch cap of each network (default: the profile's)")
     val.add_argument("--json", type=Path, help="also write Tab. 5 to this JSON file")
     val.set_defaults(func=_validate)
+
+    fit = sub.add_parser(
+        "fit",
+        help="labels of spectra fitted through the generator (χ² with TensorFlow gradients)",
+        description="Fit every spectrum of a grid file (on the model's wavelengths) by minimising χ² through "
+        "decoder∘mapper from several starts inside the training ranges; uncertainties from the curvature. "
+        "A label flagged at_bound sits on the edge of the training range.",
+    )
+    fit.add_argument("--model", type=Path, required=True, help="saved emulator directory")
+    fit.add_argument("--spectra", type=Path, required=True, help="spectra to fit: a grid file (HDF5)")
+    fit.add_argument("--snr", type=float, default=100.0, help="signal-to-noise per pixel: σ = 1/snr (default 100)")
+    fit.add_argument("--fix", action="append", default=[], type=_fixed_label, metavar="NAME=VALUE",
+                     help="hold a label fixed, e.g. --fix resolution=11500 (repeatable)")
+    fit.add_argument("--starts", type=int, default=8, help="starting points per spectrum (default 8)")
+    fit.add_argument("--json", type=Path, help="also write the fits to this JSON file")
+    fit.set_defaults(func=_fit)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     errors: tuple[type[Exception], ...] = (GridError, LabelError, FileNotFoundError, KeyError)
-    if args.command in ("train", "generate", "evaluate", "validate"):  # the commands that load TensorFlow
+    if args.command in ("train", "generate", "evaluate", "validate", "fit"):  # the commands that load TensorFlow
         from .emulator import EmulatorError
 
         errors += (EmulatorError,)

@@ -272,6 +272,35 @@ def accuracy_by_label(names: Sequence[str], true: np.ndarray, errors: dict[str, 
     return fig
 
 
+#: Line styles of the label-recovery methods in :func:`recovery_against_snr`.
+RECOVERY_STYLES = {
+    "PCA + networks": {"color": "tab:blue", "marker": "o"},
+    "fit through the generator": {"color": "tab:red", "marker": "s"},
+    "fit: median quoted 1σ": {"color": "tab:red", "ls": "--"},
+}
+
+
+def recovery_against_snr(table) -> Figure:
+    """RMSE of the recovered labels against S/N, a panel per label, from
+    :func:`specgen.validation.recovery_against_snr` (rows (S/N, method), columns labels)."""
+    names = list(table.columns)
+    fig, axes = plt.subplots(2, (len(names) + 1) // 2, figsize=(9, 5), sharex=True, layout="constrained")
+    for name, ax in zip(names, axes.flat):
+        for method, rows in table[name].groupby(level="method", sort=False):
+            snr = rows.index.get_level_values("S/N")
+            ax.plot(snr, rows.to_numpy(), label=method, **RECOVERY_STYLES.get(method, {}))
+        ax.set_xscale("log")
+        ax.set_ylim(bottom=0)
+        ax.set_title(f"{LABEL_TEX.get(name, name)} ({LABEL_UNITS.get(name, '')})", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes.flat[len(names) :]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=6)
+    fig.supxlabel("S/N per pixel", fontsize=9)
+    fig.supylabel("RMSE of the recovered label", fontsize=9)
+    return fig
+
+
 def pca_explained_variance(ratio: np.ndarray) -> Figure:
     """Explained variance of each principal component, and the cumulative fraction."""
     fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")

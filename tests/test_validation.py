@@ -11,9 +11,9 @@ import pytest
 from specgen.cli import main
 from specgen.emulator import Emulator
 from specgen.estimator import EstimatorConfig, LabelEstimator
-from specgen.grid import Grid, read_grid
+from specgen.grid import Grid, read_grid, write_grid
 from specgen.training import TrainingConfig
-from specgen.validation import PAPER_TAB5, SETS, accuracy, validate
+from specgen.validation import PAPER_TAB5, SETS, accuracy, recovery_against_snr, validate
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 
@@ -37,8 +37,9 @@ def test_grid():
 
 @pytest.fixture(scope="module")
 def emulator(train):
+    # latent 8 ≥ 6 labels: a narrower latent space leaves the fit through the generator degenerate
     config = TrainingConfig.small_grid(
-        latent=4, encoder_hidden=(32, 16), mapper_hidden=(32, 16), batch_size=16, max_epochs=20, seed=0
+        latent=8, encoder_hidden=(32, 16), mapper_hidden=(32, 16), batch_size=16, max_epochs=20, seed=0
     )
     return Emulator.fit(train, config, progress=False)
 
@@ -120,3 +121,35 @@ def test_cli_validate_writes_tab5(emulator, tmp_path):
     report = json.loads((tmp_path / "t.json").read_text())
     assert report["estimator"] == "joint" and report["sizes"]["test"] == 16
     assert "ratio" in printed.getvalue() and "PCA reconstruction error" in printed.getvalue()
+
+
+def test_recovery_against_snr(emulator, estimator, test_grid):
+    few = test_grid.subset(slice(0, 4))
+    table = recovery_against_snr(emulator, estimator, few, (50, 300), n_starts=2)
+    assert list(table.columns) == list(few.label_names)
+    methods = ("PCA + networks", "fit through the generator", "fit: median quoted 1σ")
+    assert table.index.tolist() == [(snr, method) for snr in (50, 300) for method in methods]
+    assert np.isfinite(table.to_numpy()).all()
+    quoted = table.xs("fit: median quoted 1σ", level="method")
+    assert np.all(quoted.loc[300] < quoted.loc[50])  # less noise, tighter fits
+
+
+def test_cli_fit_recovers_generated_spectra(emulator, train, tmp_path):
+    """Spectra made by the emulator itself, fitted back with the resolution held fixed."""
+    truth = train.labels[[6, 13]]  # inside the training ranges, not on their edges
+    truth[:, train.label_names.index("resolution")] = resolution = 11500.0
+    spectra = Grid(train.wavelength, emulator.generate(truth), truth, train.label_names)
+    write_grid(tmp_path / "obs.h5", spectra)
+    model = emulator.save(tmp_path / "model")
+    argv = ["fit", "--model", str(model), "--spectra", str(tmp_path / "obs.h5"), "--snr", "300", "--starts", "4"]
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main([*argv, "--fix", f"resolution={resolution}", "--json", str(tmp_path / "fits.json")]) == 0
+    report = json.loads((tmp_path / "fits.json").read_text())
+    assert report["fixed"] == {"resolution": resolution} and report["label_units"]["teff"] == "K"
+    first = report["fits"][0]
+    assert first["resolution"] == resolution and first["resolution_err"] == 0
+    # noise-free spectra of the model itself: the fit must find a χ² far below the noise level
+    assert all(fit["chi2_dof"] < 0.1 for fit in report["fits"]), report["fits"]
+    assert first["teff_err"] > 0 and not first["degenerate"]
+    with pytest.raises(SystemExit):
+        main([*argv, "--fix", "resolution=abc"])

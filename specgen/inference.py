@@ -1,0 +1,396 @@
+"""Stellar labels from observed spectra, fitted through the emulator (beyond the paper).
+
+The generator decoder∘mapper is differentiable, so the labels of an observed spectrum can be
+found by minimising
+
+    χ² = Σ_pixels ((F_obs − F_model(labels)) / σ)²
+
+with TensorFlow gradients. Each free label lives in the emulator's training range as
+``low + (high − low)·sigmoid(u)``, so the fit never leaves the domain the networks were trained
+on. Every star starts from several points, all stars × starts in one batch: Adam on ``u`` finds
+the basins, then Levenberg–Marquardt steps reach the bottom of each (Adam alone crawls along the
+curved valleys of χ², e.g. vsini against resolution); per star the start with the lowest χ² wins.
+Uncertainties come from the curvature there: the Gauss–Newton covariance ``(Jᵀ W J)⁻¹`` with
+``J = ∂F_model/∂labels`` and ``W = 1/σ²``.
+
+    fit = fit_labels(flux, "models/ci/emulator", sigma=0.01, fixed={"resolution": 11500})
+    fit.table()  # teff, teff_err, teff_at_bound, ..., chi2_dof, n_pixels, degenerate
+
+Flux is continuum-normalised, on the emulator's wavelength grid; labels are in the grid's units
+(teff K, logg dex, vsini km/s, m_h dex, xi_t km/s, resolution λ/Δλ).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+from .emulator import Emulator
+from .labels import LABEL_UNITS, LabelError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+#: Adam's learning rate on ``u`` at the first step; it decays along a cosine to 1% of this.
+LEARNING_RATE = 0.1
+#: Levenberg–Marquardt iterations after Adam (each costs one batched forward-mode Jacobian).
+POLISH_STEPS = 30
+#: A free label closer to a bound of its training range than this fraction of the range is flagged.
+BOUND_FRACTION = 0.01
+#: Starting points are drawn in this inner fraction of each range (a start on a bound has u = ±∞).
+_START_MARGIN = 0.05
+#: A Fisher matrix scaled to unit diagonal whose smallest eigenvalue is below this fraction of its
+#: largest leaves a combination of labels unconstrained.
+_DEGENERATE = 1e-10
+
+
+@dataclass(frozen=True)
+class LabelFit:
+    """Best-fitting labels of ``n_stars`` spectra, columns in :attr:`label_names` order.
+
+    ``labels`` and ``uncertainties`` (1σ, Gauss–Newton; 0 for fixed labels, inf where
+    ``degenerate``) are ``(n_stars, n_labels)`` in the labels' units; ``covariance`` is
+    ``(n_stars, n_labels, n_labels)`` (zero rows and columns for fixed labels). ``chi2`` and
+    ``n_pixels`` (pixels used) are per star; ``at_bound`` marks free labels within
+    :data:`BOUND_FRACTION` of the range width of a bound of the training range: the spectrum
+    asks for a value the emulator cannot give, and the uncertainty there means little. The
+    uncertainties count the noise only, not the emulator's own errors: where ``chi2_dof`` is well
+    above 1, they are too small.
+    ``best_flux`` is the model spectrum at ``labels``, ``(n_stars, n_pix)``.
+    """
+
+    labels: np.ndarray
+    uncertainties: np.ndarray
+    covariance: np.ndarray
+    chi2: np.ndarray
+    n_pixels: np.ndarray
+    at_bound: np.ndarray
+    degenerate: np.ndarray
+    best_flux: np.ndarray
+    label_names: tuple[str, ...]
+    fixed: tuple[str, ...]
+
+    @property
+    def dof(self) -> np.ndarray:
+        """Degrees of freedom: pixels used minus free labels."""
+        return self.n_pixels - (len(self.label_names) - len(self.fixed))
+
+    @property
+    def chi2_dof(self) -> np.ndarray:
+        """Reduced χ²: about 1 when the model fits to within the noise and σ is right."""
+        return self.chi2 / self.dof
+
+    def table(self) -> pd.DataFrame:
+        """One row per star: ``<label>``, ``<label>_err``, ``<label>_at_bound`` for every label,
+        then ``chi2_dof``, ``n_pixels`` and ``degenerate``."""
+        columns = {}
+        for j, name in enumerate(self.label_names):
+            columns[name] = self.labels[:, j]
+            columns[f"{name}_err"] = self.uncertainties[:, j]
+            columns[f"{name}_at_bound"] = self.at_bound[:, j]
+        columns |= {"chi2_dof": self.chi2_dof, "n_pixels": self.n_pixels, "degenerate": self.degenerate}
+        return pd.DataFrame(columns)
+
+
+def fit_labels(
+    flux: np.ndarray,
+    model: Emulator | str | os.PathLike,
+    sigma: float | np.ndarray,
+    *,
+    fixed: Mapping[str, float] | None = None,
+    n_starts: int = 8,
+    seed: int = 0,
+    max_steps: int = 300,
+    batch_size: int = 1024,
+    progress: bool = False,
+) -> LabelFit:
+    """Fit the emulator's labels to observed spectra by χ² minimisation through the generator.
+
+    ``flux`` is ``(n_pix,)`` for one star or ``(n_stars, n_pix)``, continuum-normalised, on the
+    wavelength grid of ``model`` (an :class:`Emulator` or the directory of a saved one).
+    ``sigma`` is the 1σ flux uncertainty per pixel: a scalar, ``(n_pix,)`` or ``(n_stars, n_pix)``.
+    Pixels with non-finite flux or non-finite or non-positive ``sigma`` are left out. ``fixed``
+    holds labels at given values, e.g. ``{"resolution": 11500}`` for Gaia RVS; the other labels are
+    fitted within the training ranges.
+
+    Every star starts from the centre of the ranges and ``n_starts − 1`` seeded uniform draws (the
+    same for every star, so that a star's fit does not depend on the others); each start takes
+    ``max_steps`` Adam steps and :data:`POLISH_STEPS` Levenberg–Marquardt steps. Stars are
+    fitted ``batch_size // n_starts`` at a time, all their starts in one batch. The result always
+    has a star axis, also for one spectrum.
+
+    Raises :class:`LabelError` for an unknown fixed label or a fixed value outside the training
+    range, and ValueError for flux or ``sigma`` of the wrong shape or too few usable pixels.
+    """
+    emulator = model if isinstance(model, Emulator) else Emulator.load(model)
+    if n_starts < 1 or max_steps < 1:
+        raise ValueError(f"n_starts and max_steps must be at least 1, got {n_starts} and {max_steps}")
+    box = _Box.of(emulator, fixed or {})
+    observed, weight = _observations(flux, sigma, emulator.n_pix, box.n_free)
+    starts = box.starts(n_starts, seed)
+    stars_per_batch = max(1, batch_size // n_starts)
+    u = np.concatenate([
+        _best_start(_Objective(emulator, box, observed[rows], weight[rows], n_starts), starts, max_steps, progress)
+        for rows in _slices(len(observed), stars_per_batch)
+    ])
+    return _result(emulator, box, u, observed, weight)
+
+
+@dataclass(frozen=True)
+class _Box:
+    """The free labels, each mapped from an unbounded ``u`` into its training range, and the
+    network input ``x = base + sigmoid(u) @ step`` (scaled labels; fixed ones are in ``base``)."""
+
+    names: tuple[str, ...]
+    free: np.ndarray  # indices of the free labels
+    values: np.ndarray  # (n_labels,) physical: the fixed values, and the low bound of free labels
+    width: np.ndarray  # (n_free,) physical width of the ranges of the free labels
+    scale: np.ndarray  # (n_labels,) of the emulator's label scaling
+    base: np.ndarray  # (n_labels,) scaled
+    step: np.ndarray  # (n_free, n_labels): sigmoid(u) → scaled labels
+
+    @classmethod
+    def of(cls, emulator: Emulator, fixed: Mapping[str, float]) -> _Box:
+        names = emulator.label_names
+        _check_fixed(fixed, emulator)
+        free = np.array([j for j, name in enumerate(names) if name not in fixed], dtype=int)
+        if free.size == 0:
+            raise LabelError("every label is fixed: nothing to fit")
+        ranges = [emulator.label_ranges[name] for name in names]
+        values = np.array([fixed.get(name, r.low) for name, r in zip(names, ranges)], dtype=np.float64)
+        width = np.array([ranges[j].high - ranges[j].low for j in free])
+        offset, scale = emulator.label_scaler.offset, emulator.label_scaler.scale
+        step = np.zeros((free.size, len(names)))
+        step[np.arange(free.size), free] = width / scale[free]
+        return cls(names, free, values, width, scale, (values - offset) / scale, step)
+
+    @property
+    def n_free(self) -> int:
+        return self.free.size
+
+    @property
+    def fixed(self) -> tuple[str, ...]:
+        return tuple(name for j, name in enumerate(self.names) if j not in self.free)
+
+    def starts(self, n: int, seed: int) -> np.ndarray:
+        """``(n, n_free)`` starting ``u``: the centre of the ranges, then seeded uniform draws."""
+        draws = np.random.default_rng(seed).uniform(_START_MARGIN, 1 - _START_MARGIN, (n - 1, self.n_free))
+        fraction = np.vstack([np.full((1, self.n_free), 0.5), draws])
+        return np.log(fraction / (1 - fraction))
+
+    def network_input(self, u: tf.Tensor | np.ndarray) -> tf.Tensor:
+        """Scaled labels ``(n, n_labels)``, float32, for ``u`` ``(n, n_free)``."""
+        u = tf.cast(u, tf.float32)
+        return tf.constant(self.base, tf.float32) + tf.sigmoid(u) @ tf.constant(self.step, tf.float32)
+
+    def physical(self, u: np.ndarray) -> np.ndarray:
+        """All labels ``(n, n_labels)``, physical units, for ``u`` ``(n, n_free)``."""
+        labels = np.tile(self.values, (len(u), 1))
+        labels[:, self.free] += self.width * expit(u)
+        return labels
+
+    def fraction(self, labels: np.ndarray) -> np.ndarray:
+        """Where the free labels sit in their ranges, 0 (low bound) to 1 (high bound)."""
+        return (labels[:, self.free] - self.values[self.free]) / self.width
+
+    def u_tangents(self, u: np.ndarray) -> np.ndarray:
+        """``(n, n_free, n_labels)``: the change of the network input per unit of each ``u``."""
+        s = expit(u)
+        return self.step * (s * (1 - s))[:, :, None]
+
+    def label_tangents(self, n: int) -> np.ndarray:
+        """``(n, n_free, n_labels)``: the change of the network input per physical unit of each free label."""
+        one_hot = np.zeros((self.n_free, len(self.names)))
+        one_hot[np.arange(self.n_free), self.free] = 1 / self.scale[self.free]
+        return np.broadcast_to(one_hot, (n, *one_hot.shape))
+
+
+class _Objective:
+    """χ² of rows of ``u`` against observed spectra, ``n_starts`` consecutive rows per star."""
+
+    def __init__(self, emulator: Emulator, box: _Box, flux: np.ndarray, weight: np.ndarray, n_starts: int):
+        self.emulator, self.box, self.n_starts = emulator, box, n_starts
+        self.flux = np.repeat(flux, n_starts, axis=0)
+        self.weight = np.repeat(weight, n_starts, axis=0)
+        self._flux, self._weight = tf.constant(self.flux, tf.float32), tf.constant(self.weight, tf.float32)
+
+    @property
+    def n_stars(self) -> int:
+        return len(self.flux) // self.n_starts
+
+    def chi2(self, u: tf.Tensor | np.ndarray) -> tf.Tensor:
+        """χ² ``(n_rows,)`` for ``u`` ``(n_rows, n_free)``."""
+        model = self.emulator._generate_batch(self.box.network_input(u))
+        return tf.reduce_sum(self._weight * (self._flux - model) ** 2, axis=1)
+
+    def linearise(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Model flux ``(n_rows, n_pix)`` and its Jacobian ``(n_rows, n_free, n_pix)`` in ``u``."""
+        return _linearise(self.emulator, self.box.network_input(u), self.box.u_tangents(u))
+
+
+def _linearise(emulator: Emulator, x: tf.Tensor, tangents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Model flux ``(n, n_pix)`` at network input ``x`` ``(n, n_labels)``, and its derivatives
+    ``(n, k, n_pix)`` along ``tangents`` ``(n, k, n_labels)``: forward-mode differentiation, one
+    pass with every row repeated once per tangent."""
+    n, k = tangents.shape[:2]
+    repeated = tf.repeat(x, k, axis=0)
+    with tf.autodiff.ForwardAccumulator(repeated, tf.constant(tangents.reshape(n * k, -1), tf.float32)) as acc:
+        model = emulator._generate_batch(repeated)
+    jacobian = acc.jvp(model).numpy().reshape(n, k, -1)
+    return model.numpy()[::k].astype(np.float64), jacobian.astype(np.float64)
+
+
+def _check_fixed(fixed: Mapping[str, float], emulator: Emulator) -> None:
+    unknown = sorted(set(fixed) - set(emulator.label_names))
+    if unknown:
+        raise LabelError(
+            f"cannot fix unknown label(s) {unknown}; this emulator's labels are {list(emulator.label_names)}"
+        )
+    for name, value in fixed.items():
+        r = emulator.label_ranges[name]
+        if not np.isfinite(value) or not r.low <= value <= r.high:
+            raise LabelError(
+                f"fixed {name}={value:g} is outside the training range [{r.low:g}, {r.high:g}] "
+                f"{LABEL_UNITS.get(name, '')}"
+            )
+
+
+def _observations(
+    flux: np.ndarray, sigma: float | np.ndarray, n_pix: int, n_free: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(flux with masked pixels set to 0, weights 1/σ² with 0 for masked pixels), both ``(n_stars, n_pix)``."""
+    flux = np.asarray(flux, dtype=np.float64)
+    if flux.ndim == 1:
+        flux = flux[np.newaxis]
+    if flux.ndim != 2 or flux.shape[1] != n_pix:
+        raise ValueError(
+            f"flux must have shape ({n_pix},) or (n_stars, {n_pix}) for this emulator, got {np.shape(flux)}"
+        )
+    sigma = np.asarray(sigma, dtype=np.float64)
+    try:
+        sigma = np.broadcast_to(sigma, flux.shape)
+    except ValueError:
+        raise ValueError(f"sigma must be a scalar, ({n_pix},) or {flux.shape}, got {sigma.shape}") from None
+    usable = np.isfinite(flux) & np.isfinite(sigma) & (sigma > 0)
+    n_usable = usable.sum(axis=1)
+    if (n_usable <= n_free).any():
+        first = int(np.flatnonzero(n_usable <= n_free)[0])
+        raise ValueError(
+            f"star {first} has {n_usable[first]} usable pixels (finite flux, finite positive sigma), "
+            f"not more than the {n_free} free labels"
+        )
+    weight = np.where(usable, 1 / np.where(usable, sigma, 1.0) ** 2, 0.0)
+    return np.where(usable, flux, 0.0), weight
+
+
+def _slices(n: int, size: int) -> list[slice]:
+    return [slice(start, start + size) for start in range(0, n, size)]
+
+
+def _best_start(objective: _Objective, starts: np.ndarray, steps: int, progress: bool) -> np.ndarray:
+    """``u`` ``(n_stars, n_free)``: of each star's starts, the one with the lowest χ² after Adam
+    and Levenberg–Marquardt."""
+    n_stars = objective.n_stars
+    u = _adam(objective, np.tile(starts, (n_stars, 1)), steps, progress)
+    u, chi2 = _levenberg_marquardt(objective, u)
+    chi2 = chi2.reshape(n_stars, -1)
+    best = chi2.argmin(axis=1)
+    if progress:
+        print(f"Levenberg–Marquardt: median best χ² {np.median(chi2.min(axis=1)):.4g}", flush=True)
+    return u.reshape(n_stars, len(starts), -1)[np.arange(n_stars), best]
+
+
+def _adam(objective: _Objective, u0: np.ndarray, steps: int, progress: bool) -> np.ndarray:
+    """``u`` after ``steps`` Adam steps on every row's χ², the learning rate decaying along a cosine."""
+    u = tf.Variable(u0.astype(np.float32))
+    optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(LEARNING_RATE, steps, alpha=0.01))
+
+    @tf.function
+    def step() -> tf.Tensor:
+        with tf.GradientTape() as tape:
+            chi2 = objective.chi2(u)
+            total = tf.reduce_sum(chi2)  # every row is its own problem: the sum keeps their gradients apart
+        optimizer.apply_gradients([(tape.gradient(total, u), u)])
+        return chi2
+
+    for i in range(steps):
+        chi2 = step()
+        if progress and (i + 1) % 100 == 0:
+            print(f"Adam step {i + 1}/{steps}: median χ² {np.median(chi2.numpy()):.4g}", flush=True)
+    return u.numpy().astype(np.float64)
+
+
+def _levenberg_marquardt(objective: _Objective, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(``u``, χ²) of every row after :data:`POLISH_STEPS` Levenberg–Marquardt steps in ``u``.
+
+    A step solves ``(JᵀWJ + λ diag JᵀWJ) δ = JᵀW r`` and is taken where it lowers χ²; λ, per row,
+    is then divided by 10, else multiplied by 10. The pseudo-inverse copes with a label whose
+    sigmoid has saturated at a bound (a zero column of J)."""
+    chi2 = objective.chi2(u).numpy()
+    damping = np.full(len(u), 1e-2)
+    for _ in range(POLISH_STEPS):
+        model, jacobian = objective.linearise(u)
+        fisher = _fisher(jacobian, objective.weight)
+        gradient = np.einsum("rkp,rp->rk", jacobian, objective.weight * (objective.flux - model))
+        damped = fisher + damping[:, None, None] * fisher * np.eye(u.shape[1])
+        trial = u + (np.linalg.pinv(damped) @ gradient[..., None])[..., 0]
+        trial_chi2 = objective.chi2(trial).numpy()
+        better = trial_chi2 < chi2
+        u, chi2 = np.where(better[:, None], trial, u), np.where(better, trial_chi2, chi2)
+        damping = np.where(better, damping / 10, damping * 10)
+    return u, chi2
+
+
+def _result(emulator: Emulator, box: _Box, u: np.ndarray, flux: np.ndarray, weight: np.ndarray) -> LabelFit:
+    """The :class:`LabelFit` at the best ``u`` ``(n_stars, n_free)``."""
+    labels = box.physical(u)
+    best_flux, jacobian = _linearise(emulator, box.network_input(u), box.label_tangents(len(u)))
+    free_covariance, degenerate = _covariance(jacobian, weight)
+    covariance = np.zeros((len(u), len(box.names), len(box.names)))
+    covariance[:, box.free[:, None], box.free] = free_covariance
+    fraction = box.fraction(labels)
+    at_bound = np.zeros(labels.shape, dtype=bool)
+    at_bound[:, box.free] = (fraction < BOUND_FRACTION) | (fraction > 1 - BOUND_FRACTION)
+    return LabelFit(
+        labels=labels,
+        uncertainties=np.sqrt(np.diagonal(covariance, axis1=1, axis2=2)),
+        covariance=covariance,
+        chi2=np.sum(weight * (flux - best_flux) ** 2, axis=1),
+        n_pixels=(weight > 0).sum(axis=1),
+        at_bound=at_bound,
+        degenerate=degenerate,
+        best_flux=best_flux.astype(np.float32),
+        label_names=box.names,
+        fixed=box.fixed,
+    )
+
+
+def _covariance(jacobian: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Newton covariance ``(Jᵀ W J)⁻¹`` ``(n_stars, n_free, n_free)``, and whether it is
+    degenerate ``(n_stars,)``: then all its entries are inf.
+
+    The Fisher matrix is inverted scaled to unit diagonal: the labels' units differ by orders of
+    magnitude (teff in K, logg in dex), which would make its condition number meaningless."""
+    fisher = _fisher(jacobian, weight)
+    norm = np.sqrt(np.diagonal(fisher, axis1=1, axis2=2))
+    safe = np.where(norm > 0, norm, 1.0)
+    outer = safe[:, :, None] * safe[:, None, :]
+    unit = fisher / outer
+    eigenvalues = np.linalg.eigvalsh(unit)
+    degenerate = (norm == 0).any(axis=1) | (eigenvalues[:, 0] <= _DEGENERATE * eigenvalues[:, -1])
+    unit[degenerate] = np.eye(unit.shape[1])
+    covariance = np.linalg.inv(unit) / outer
+    covariance[degenerate] = np.inf
+    return covariance, degenerate
+
+
+def _fisher(jacobian: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """``Jᵀ W J`` ``(n, k, k)`` for Jacobians ``(n, k, n_pix)`` and weights ``(n, n_pix)``."""
+    return np.einsum("nkp,nlp->nkl", jacobian * weight[:, None, :], jacobian)

@@ -1,0 +1,142 @@
+"""fit_labels(): labels back from spectra through the emulator, on an emulator of the real ci grid."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from specgen.emulator import Emulator
+from specgen.grid import read_grid
+from specgen.inference import fit_labels
+from specgen.labels import LabelError
+from specgen.training import TrainingConfig
+
+# Keras 3.15's ReduceLROnPlateau reads the learning rate with np.array(variable), which numpy 2 warns about.
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
+
+CI = Path(__file__).resolve().parents[1] / "data" / "ci"
+if not (CI / "train.h5").exists():
+    pytest.skip(f"no ci grid in {CI} (make it with `specgen synth --profile ci`)", allow_module_level=True)
+
+#: Labels of three training spectra, away from the bounds of the ranges.
+ROWS = [6, 13, 30]
+SIGMA = 0.01  # S/N 100
+TEFF = 0
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    """The recipe of test_emulator's held-out test, 100 epochs on the 48 ci spectra: ~20 s."""
+    config = TrainingConfig.small_grid(
+        encoder_hidden=(128, 32), mapper_hidden=(128, 64), batch_size=16, validation_split=0.0, max_epochs=100, seed=0
+    )
+    return Emulator.fit(read_grid(CI / "train.h5"), config, progress=False)
+
+
+@pytest.fixture(scope="module")
+def truth():
+    return read_grid(CI / "train.h5").labels[ROWS]
+
+
+@pytest.fixture(scope="module")
+def observed(emulator, truth):
+    """Emulated spectra at ``truth`` with seeded S/N 100 noise: the model is exact, so only the
+    noise and the fitter stand between the fit and the truth."""
+    clean = emulator.generate(truth)
+    return clean + np.random.default_rng(0).normal(0, SIGMA, clean.shape)
+
+
+@pytest.fixture(scope="module")
+def fit(emulator, observed):
+    return fit_labels(observed, emulator, SIGMA)
+
+
+def widths(emulator):
+    return np.array([emulator.label_ranges[n].high - emulator.label_ranges[n].low for n in emulator.label_names])
+
+
+def test_recovers_the_labels_of_emulated_spectra_to_within_the_noise(emulator, fit, truth):
+    pull = (fit.labels - truth) / fit.uncertainties
+    assert np.all(np.abs(pull[:, TEFF]) < 3), pull
+    assert np.all(np.abs(fit.labels[:, TEFF] / truth[:, TEFF] - 1) < 0.1)
+    assert np.all((0.8 < fit.chi2_dof) & (fit.chi2_dof < 1.3)), fit.chi2_dof
+    # Every label, not only teff: the Gauss–Newton errors are neither too small nor too large
+    # (the root mean square of 18 unit normals lies in [0.6, 1.4] 95% of the time).
+    assert 0.3 < np.sqrt(np.mean(pull**2)) < 2.5, pull
+    assert not fit.at_bound.any() and not fit.degenerate.any()
+    np.testing.assert_allclose(fit.best_flux, emulator.generate(fit.labels), atol=1e-5)
+
+
+def test_fitting_stars_together_equals_fitting_them_one_by_one(emulator, observed, fit):
+    alone = np.vstack([fit_labels(spectrum, emulator, SIGMA).labels for spectrum in observed])
+    assert np.all(np.abs(alone - fit.labels) < 1e-3 * widths(emulator))
+
+
+def test_a_fixed_label_keeps_its_value_and_gives_a_degree_of_freedom(emulator, observed, fit):
+    held = fit_labels(observed, emulator, SIGMA, fixed={"resolution": 11500})
+    j = emulator.label_names.index("resolution")
+    assert np.all(held.labels[:, j] == 11500) and np.all(held.uncertainties[:, j] == 0)
+    assert held.fixed == ("resolution",) and fit.fixed == ()
+    np.testing.assert_array_equal(held.dof, fit.dof + 1)
+    table = held.table()
+    assert list(table.columns[:3]) == ["teff", "teff_err", "teff_at_bound"]
+    assert table["resolution"].eq(11500).all() and len(table) == 3 and table["n_pixels"].eq(4000).all()
+
+
+def test_nan_pixels_are_left_out_like_pixels_of_infinite_sigma(emulator, observed):
+    masked = np.random.default_rng(1).choice(observed.shape[1], 500, replace=False)
+    with_nan = observed[0].copy()
+    with_nan[masked] = np.nan
+    garbage, sigma = observed[0].copy(), np.full(observed.shape[1], SIGMA)
+    garbage[masked], sigma[masked] = 100.0, np.inf
+    by_nan, by_sigma = fit_labels(with_nan, emulator, SIGMA), fit_labels(garbage, emulator, sigma)
+    assert by_nan.n_pixels[0] == observed.shape[1] - 500 and by_nan.dof[0] == observed.shape[1] - 500 - 6
+    assert all(np.isfinite(a).all() for a in (by_nan.labels, by_nan.uncertainties, by_nan.chi2))
+    np.testing.assert_allclose(by_nan.labels, by_sigma.labels, rtol=1e-6)
+
+
+def test_bad_input_is_refused_with_a_reason(emulator, observed):
+    with pytest.raises(ValueError, match=r"shape \(4000,\) or \(n_stars, 4000\)"):
+        fit_labels(observed[:, :3999], emulator, SIGMA)
+    with pytest.raises(ValueError, match="usable pixels"):
+        fit_labels(np.full(4000, np.nan), emulator, SIGMA)
+    with pytest.raises(ValueError, match="usable pixels"):
+        fit_labels(observed[0], emulator, 0.0)
+    with pytest.raises(ValueError, match="sigma must be"):
+        fit_labels(observed, emulator, np.full((2, 4000), SIGMA))
+    with pytest.raises(LabelError, match="unknown label"):
+        fit_labels(observed, emulator, SIGMA, fixed={"R": 11500})
+    with pytest.raises(LabelError, match="outside the training range"):
+        fit_labels(observed, emulator, SIGMA, fixed={"resolution": 80000})
+
+
+def test_a_spectrum_beyond_the_range_ends_on_the_bound(emulator, truth):
+    below = truth[2].copy()
+    below[TEFF] = emulator.label_ranges["teff"].low - 1000
+    cool = emulator.generate(below, allow_extrapolation=True)
+    result = fit_labels(cool + np.random.default_rng(2).normal(0, SIGMA, cool.shape), emulator, SIGMA)
+    assert result.at_bound[0, TEFF]
+    assert result.labels[0, TEFF] >= emulator.label_ranges["teff"].low
+    assert result.table()["teff_at_bound"].item()
+
+
+def test_uncertainties_shrink_with_signal_to_noise(emulator, truth):
+    clean = emulator.generate(truth[0])
+    noise = np.random.default_rng(3).normal(0, 1, clean.shape)
+    errors = [fit_labels(clean + noise / snr, emulator, 1 / snr).uncertainties[0, TEFF] for snr in (30, 300)]
+    assert errors[1] < errors[0] / 3, errors
+
+
+def test_a_saved_emulator_is_read_from_its_directory(emulator, observed, tmp_path):
+    emulator.save(tmp_path / "emulator")
+    from_disk = fit_labels(observed[0], tmp_path / "emulator", SIGMA, n_starts=2, max_steps=20)
+    in_memory = fit_labels(observed[0], emulator, SIGMA, n_starts=2, max_steps=20)
+    np.testing.assert_allclose(from_disk.labels, in_memory.labels, rtol=1e-5)
+
+
+def test_a_latent_space_narrower_than_the_labels_is_flagged_degenerate(observed):
+    """Six labels through four latent numbers: the χ² surface is flat along two directions."""
+    config = TrainingConfig.small_grid(latent=4, encoder_hidden=(32, 16), mapper_hidden=(32, 16), max_epochs=3, seed=0)
+    narrow = Emulator.fit(read_grid(CI / "train.h5"), config, progress=False)
+    fit = fit_labels(observed, narrow, SIGMA, n_starts=2, max_steps=20)
+    assert fit.degenerate.all() and np.isinf(fit.uncertainties).all()
