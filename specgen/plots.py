@@ -7,6 +7,7 @@ from typing import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import LogLocator, NullLocator
 
 from .grid import Grid
 from .labels import LABEL_TEX, LABEL_UNITS
@@ -285,12 +286,17 @@ def recovery_against_snr(table) -> Figure:
     :func:`specgen.validation.recovery_against_snr` (rows (S/N, method), columns labels)."""
     names = list(table.columns)
     fig, axes = plt.subplots(2, (len(names) + 1) // 2, figsize=(9, 5), sharex=True, layout="constrained")
+    snrs = table.index.get_level_values("S/N").unique()
     for name, ax in zip(names, axes.flat):
         for method, rows in table[name].groupby(level="method", sort=False):
-            snr = rows.index.get_level_values("S/N")
-            ax.plot(snr, rows.to_numpy(), label=method, **RECOVERY_STYLES.get(method, {}))
+            ax.plot(rows.index.get_level_values("S/N"), rows.to_numpy(), label=method, **RECOVERY_STYLES.get(method, {}))
         ax.set_xscale("log")
-        ax.set_ylim(bottom=0)
+        ax.set_yscale("log")
+        ax.set_xticks(snrs, [f"{snr:g}" for snr in snrs])
+        ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_minor_locator(NullLocator())
+        ax.yaxis.set_major_formatter("{x:g}")
         ax.set_title(f"{LABEL_TEX.get(name, name)} ({LABEL_UNITS.get(name, '')})", fontsize=8)
         ax.tick_params(labelsize=7)
     for ax in axes.flat[len(names) :]:
