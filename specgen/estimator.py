@@ -26,29 +26,21 @@ from sklearn.decomposition import PCA
 
 from .grid import Grid
 from .nets import ESTIMATOR_HIDDEN, build_estimator
-from .training import History, Scaler, fit_with_early_stopping, split_rows
+from .training import History, Scaler, Schedule, fit_with_early_stopping, split_rows
 
 
 @dataclass(frozen=True)
-class EstimatorConfig:
+class EstimatorConfig(Schedule):
     """Every choice of the estimator; the defaults are the paper's (Sec. 3.2, Tab. 4).
 
     ``per_label``: one network per label (True, the paper) or one with all labels as outputs.
-    ``lr_decay_factor`` / ``lr_decay_patience`` as in :class:`specgen.training.TrainingConfig`.
+    The fitting schedule (rate, batches, split, patience, epochs, seed) is :class:`specgen.training.Schedule`.
     """
 
     n_components: int = 15
     hidden: tuple[int, ...] = ESTIMATOR_HIDDEN
     per_label: bool = True
     optimizer: str = "adamax"
-    learning_rate: float = 1e-3
-    batch_size: int = 512
-    validation_split: float = 0.2
-    patience: int = 15
-    lr_decay_factor: float | None = None
-    lr_decay_patience: int = 10
-    max_epochs: int = 1000
-    seed: int = 2024
 
     @classmethod
     def paper(cls, **changes) -> EstimatorConfig:

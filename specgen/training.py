@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -28,14 +28,31 @@ import keras  # noqa: E402
 
 from .nets import ENCODER_HIDDEN, MAPPER_HIDDEN, Autoencoder, build_autoencoder, build_mapper  # noqa: E402
 
-if TYPE_CHECKING:
-    from .estimator import EstimatorConfig
-
 History = dict[str, list[float]]
 
 
 @dataclass(frozen=True)
-class TrainingConfig:
+class Schedule:
+    """How :func:`fit_with_early_stopping` fits a network; the defaults are the paper's.
+
+    ``learning_rate``, ``batch_size``, the seeded ``validation_split`` held out for early stopping
+    after ``patience`` epochs without improvement (the best weights kept), ``lr_decay_factor``
+    (multiply the learning rate by it after ``lr_decay_patience`` epochs without improvement;
+    None: constant), ``max_epochs`` and ``seed``.
+    """
+
+    learning_rate: float = 1e-3
+    batch_size: int = 512
+    validation_split: float = 0.2
+    patience: int = 15
+    lr_decay_factor: float | None = None
+    lr_decay_patience: int = 10
+    max_epochs: int = 1000
+    seed: int = 2024
+
+
+@dataclass(frozen=True)
+class TrainingConfig(Schedule):
     """Every choice of a training run; the defaults are the paper's (Sec. 2.2–2.3, Tab. 2–3).
 
     Architecture: ``latent``, ``encoder_hidden`` (the decoder mirrors it), ``mapper_hidden``,
@@ -45,10 +62,8 @@ class TrainingConfig:
     [0, 1] or "standardise"), both fitted on the training grid and stored with the model;
     ``latent_scaling`` ("none" or "standardise": the mapper's targets, see :func:`train_mapper`).
     Optimisation: ``ae_optimizer`` (also used by :func:`fine_tune`), ``mapper_optimizer``,
-    ``learning_rate``, ``fine_tune_learning_rate``, ``batch_size``, ``validation_split``,
-    ``patience`` (epochs without improvement before stopping), ``lr_decay_factor`` (multiply the
-    learning rate by it after ``lr_decay_patience`` epochs without improvement; None: constant),
-    ``max_epochs`` and ``seed``. The loss is always the mean squared error.
+    ``fine_tune_learning_rate``, and the :class:`Schedule` fields. The loss is always the mean
+    squared error.
     """
 
     latent: int = 10
@@ -61,15 +76,7 @@ class TrainingConfig:
     latent_scaling: Literal["none", "standardise"] = "none"
     ae_optimizer: str = "adam"
     mapper_optimizer: str = "adamax"
-    learning_rate: float = 1e-3
     fine_tune_learning_rate: float = 1e-4
-    batch_size: int = 512
-    validation_split: float = 0.2
-    patience: int = 15
-    lr_decay_factor: float | None = None
-    lr_decay_patience: int = 10
-    max_epochs: int = 1000
-    seed: int = 2024
 
     @classmethod
     def paper(cls, **changes) -> TrainingConfig:
@@ -241,7 +248,7 @@ def fit_with_early_stopping(
     model: keras.Model,
     x: np.ndarray,
     y: np.ndarray,
-    config: TrainingConfig | EstimatorConfig,
+    config: Schedule,
     optimizer: str,
     *,
     learning_rate: float | None = None,
@@ -250,8 +257,7 @@ def fit_with_early_stopping(
 ) -> History:
     """Compile with MSE, train with early stopping (and LR decay), return the history per epoch.
 
-    ``config`` gives ``validation_split``, ``patience``, ``lr_decay_factor``, ``lr_decay_patience``,
-    ``batch_size``, ``max_epochs`` and ``seed``; ``learning_rate`` defaults to its own."""
+    ``learning_rate`` defaults to the schedule's own."""
     train, val = split_rows(len(x), config.validation_split, config.seed, groups)
     monitor = "val_loss" if val.size else "loss"
     callbacks = [keras.callbacks.EarlyStopping(monitor, patience=config.patience, restore_best_weights=True)]
