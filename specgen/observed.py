@@ -1,0 +1,224 @@
+"""Observed spectra: read them, bring them to air wavelengths in Å, and resample them onto a model's grid.
+
+:func:`read_spectrum` reads
+
+* the Gaia archive's ``rvs_mean_spectrum`` product (DR3) as CSV, ECSV, FITS table or VOTable:
+  columns ``wavelength`` (nm, vacuum), ``flux``, ``flux_error`` and ``source_id``; R ≈ 11,500;
+* any table with ``wavelength`` and ``flux`` columns (and optionally ``flux_error``), read by astropy;
+* a two- or three-column ASCII spectrum: wavelength (Å), flux, optionally its 1σ error;
+* a 1-D FITS image with a linear WCS (``CRVAL1``, ``CDELT1`` or ``CD1_1``, ``CRPIX1``; ``CUNIT1``;
+  ``CTYPE1`` ``AWAV`` for air, ``WAVE`` for vacuum).
+
+Wavelengths come back in Å, in air: vacuum wavelengths are converted with the IAU standard
+formula (Morton 2000, ApJS 130, 403, after Ciddor 1996). :meth:`ObservedSpectrum.on_grid` then
+resamples onto a model's wavelengths, leaving masked (NaN, σ = ∞) every pixel that is outside the
+observed range or next to a missing one, so that :func:`specgen.inference.fit_labels` ignores it.
+
+    star = read_spectrum("gaiaDR3rvs_Kepler-93.csv")        # Å (air), flux, σ, metadata
+    flux, sigma = star.on_grid(emulator.wavelength)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+#: Resolving power of the Gaia RVS instrument (Cropper et al. 2018).
+GAIA_RVS_RESOLUTION = 11_500.0
+#: The book's worked example: the Gaia DR3 RVS spectrum of Kepler-93 (citation in its README).
+EXAMPLE_SPECTRUM = Path(__file__).parent / "data" / "observed" / "gaiaDR3rvs_Kepler-93.csv"
+#: Wavelength units astropy may report for a column or WCS axis, in Å.
+_ANGSTROM_PER = {"angstrom": 1.0, "aa": 1.0, "a": 1.0, "nm": 10.0, "um": 1e4, "micron": 1e4, "m": 1e10}
+_TABLE_SUFFIXES = {".csv", ".ecsv", ".vot", ".xml", ".votable"}
+_FITS_SUFFIXES = {".fits", ".fit", ".fts", ".fits.gz", ".fit.gz"}
+
+Medium = Literal["air", "vacuum"]
+
+
+class SpectrumError(ValueError):
+    """A spectrum file that cannot be read as a spectrum: says which file and why."""
+
+
+def vacuum_to_air(wavelength: np.ndarray) -> np.ndarray:
+    """Air wavelengths (Å) of vacuum wavelengths (Å): the IAU standard λ_air = λ_vac / n with
+    n = 1 + 8.34254e-5 + 2.406147e-2 / (130 − s²) + 1.5998e-4 / (38.9 − s²), s = 10⁴ Å / λ_vac
+    (Morton 2000, Eq. 3; valid above 2000 Å)."""
+    wavelength = np.asarray(wavelength, dtype=np.float64)
+    s2 = (1e4 / wavelength) ** 2
+    return wavelength / (1 + 8.34254e-5 + 2.406147e-2 / (130 - s2) + 1.5998e-4 / (38.9 - s2))
+
+
+@dataclass(frozen=True)
+class ObservedSpectrum:
+    """One observed spectrum: ``wavelength`` in Å (air, increasing), continuum-normalised ``flux``
+    and its 1σ ``uncertainty`` (NaN where unknown), and ``meta``: ``path``, ``source_id``,
+    ``medium`` of the file (air or vacuum), ``instrument`` and ``resolution`` (λ/Δλ) when known."""
+
+    wavelength: np.ndarray
+    flux: np.ndarray
+    uncertainty: np.ndarray
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def resolution(self) -> float | None:
+        return self.meta.get("resolution")
+
+    def on_grid(self, wavelength: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Flux and 1σ on ``wavelength`` (Å, air), linearly interpolated.
+
+        A pixel outside the observed range, or between two observed pixels one of which has a
+        non-finite flux, is masked: NaN flux and infinite σ. Where the file gives no uncertainty σ
+        is NaN (pass your own ``sigma`` to the fit). Interpolation correlates neighbouring pixels
+        when the grids differ by a fraction of a pixel; σ is interpolated as it is."""
+        wavelength = np.asarray(wavelength, dtype=np.float64)
+        right = np.clip(np.searchsorted(self.wavelength, wavelength), 1, len(self.wavelength) - 1)
+        left = right - 1
+        inside = (wavelength >= self.wavelength[0]) & (wavelength <= self.wavelength[-1])
+        usable = inside & np.isfinite(self.flux[left]) & np.isfinite(self.flux[right])
+        weight = (wavelength - self.wavelength[left]) / (self.wavelength[right] - self.wavelength[left])
+        flux = (1 - weight) * self.flux[left] + weight * self.flux[right]
+        sigma = (1 - weight) * self.uncertainty[left] + weight * self.uncertainty[right]
+        return np.where(usable, flux, np.nan), np.where(usable, sigma, np.inf)
+
+
+def read_spectrum(
+    path: str | os.PathLike,
+    *,
+    medium: Medium | None = None,
+    resolution: float | None = None,
+    source_id: int | None = None,
+) -> ObservedSpectrum:
+    """Read one observed spectrum (formats in the module docstring), in Å and air.
+
+    ``medium`` says whether the file's wavelengths are in air or vacuum where the file does not
+    (default: vacuum for Gaia products, air otherwise); ``resolution`` (λ/Δλ) overrides what is
+    known from the instrument. A file holding several Gaia sources needs ``source_id``.
+    Raises :class:`SpectrumError` naming the file and the problem."""
+    path = Path(path)
+    if medium not in (None, "air", "vacuum"):
+        raise SpectrumError(f"medium must be 'air' or 'vacuum', got {medium!r}")
+    if not path.is_file():
+        raise FileNotFoundError(f"no spectrum file {path}")
+    suffix = "".join(path.suffixes[-2:]).lower() if path.suffix.lower() == ".gz" else path.suffix.lower()
+    try:
+        if suffix in _FITS_SUFFIXES and _fits_has_image(path):
+            columns, meta = _read_fits_image(path)
+        elif suffix in _FITS_SUFFIXES or suffix in _TABLE_SUFFIXES and _has_header(path):
+            columns, meta = _read_table(path, source_id)
+        else:
+            columns, meta = _read_ascii(path)
+    except SpectrumError:
+        raise
+    except (OSError, ValueError, KeyError, IndexError) as error:
+        raise SpectrumError(f"{path}: not a readable spectrum ({error})") from error
+    meta = {"path": str(path), **meta}
+    if medium is not None:
+        meta["medium"] = medium
+    if resolution is not None:
+        meta["resolution"] = float(resolution)
+    return _spectrum(path, *columns, meta)
+
+
+def _spectrum(path: Path, wavelength, flux, uncertainty, meta: dict) -> ObservedSpectrum:
+    """Check the columns, sort by wavelength and convert vacuum to air."""
+    wavelength, flux = np.asarray(wavelength, np.float64), np.asarray(flux, np.float64)
+    uncertainty = np.full_like(flux, np.nan) if uncertainty is None else np.asarray(uncertainty, np.float64)
+    if not (wavelength.ndim == flux.ndim == uncertainty.ndim == 1 and len(wavelength) == len(flux) == len(uncertainty)):
+        raise SpectrumError(f"{path}: wavelength, flux and uncertainty must be 1-D of one length")
+    if len(wavelength) < 2 or not np.isfinite(wavelength).all():
+        raise SpectrumError(f"{path}: needs at least two pixels with finite wavelengths")
+    order = np.argsort(wavelength)
+    if np.any(np.diff(wavelength[order]) <= 0):
+        raise SpectrumError(f"{path}: repeated wavelengths")
+    wavelength = wavelength[order]
+    air = vacuum_to_air(wavelength) if meta["medium"] == "vacuum" else wavelength
+    return ObservedSpectrum(air, flux[order], uncertainty[order], meta)
+
+
+def _angstrom_per(unit: Any, path: Path) -> float:
+    name = str(unit).strip().lower().replace("ångström", "angstrom")
+    if name not in _ANGSTROM_PER:
+        raise SpectrumError(f"{path}: unknown wavelength unit {unit!r}")
+    return _ANGSTROM_PER[name]
+
+
+def _read_table(path: Path, source_id: int | None):
+    """A table with ``wavelength`` and ``flux`` columns (Gaia ``rvs_mean_spectrum`` or alike)."""
+    from astropy.table import Table
+
+    table = Table.read(path, format="ascii.csv" if path.suffix.lower() == ".csv" else None)
+    names = {name.lower(): name for name in table.colnames}
+    missing = [name for name in ("wavelength", "flux") if name not in names]
+    if missing:
+        raise SpectrumError(f"{path}: no column {' or '.join(missing)} (columns: {', '.join(table.colnames)})")
+    gaia = "source_id" in names
+    if gaia:
+        sources = np.unique(np.asarray(table[names["source_id"]]))
+        if source_id is None and len(sources) > 1:
+            raise SpectrumError(f"{path} holds {len(sources)} sources: pass source_id (one of {sources.tolist()})")
+        source_id = int(sources[0]) if source_id is None else source_id
+        table = table[np.asarray(table[names["source_id"]]) == source_id]
+        if len(table) == 0:
+            raise SpectrumError(f"{path}: no source {source_id} (sources: {sources.tolist()})")
+    def column(name: str) -> np.ndarray:
+        return np.ma.filled(np.ma.asarray(table[names[name]], dtype=np.float64), np.nan)
+
+    unit = table[names["wavelength"]].unit or ("nm" if gaia else "angstrom")
+    meta = {"medium": "vacuum" if gaia else "air"}
+    if gaia:
+        meta |= {"source_id": source_id, "instrument": "Gaia RVS", "resolution": GAIA_RVS_RESOLUTION}
+    error = column("flux_error") if "flux_error" in names else None
+    return (column("wavelength") * _angstrom_per(unit, path), column("flux"), error), meta
+
+
+def _has_header(path: Path) -> bool:
+    """Whether a text table names its columns (it then needs ``wavelength`` and ``flux``)."""
+    if path.suffix.lower() != ".csv":
+        return True
+    with open(path) as lines:
+        first = next((line for line in lines if line.strip() and not line.startswith("#")), "")
+    try:
+        [float(value) for value in first.split(",")]
+    except ValueError:
+        return True
+    return False
+
+
+def _read_ascii(path: Path):
+    """Two or three whitespace- or comma-separated columns: wavelength (Å), flux, [1σ]."""
+    rows = np.genfromtxt(path, comments="#", delimiter="," if path.suffix.lower() == ".csv" else None)
+    if rows.ndim != 2 or rows.shape[1] not in (2, 3):
+        raise SpectrumError(f"{path}: expected 2 or 3 numeric columns (wavelength Å, flux[, error]), got {rows.shape}")
+    return (rows[:, 0], rows[:, 1], rows[:, 2] if rows.shape[1] == 3 else None), {"medium": "air"}
+
+
+def _fits_has_image(path: Path) -> bool:
+    from astropy.io import fits
+
+    with fits.open(path) as hdus:
+        return hdus[0].data is not None and hdus[0].data.ndim >= 1
+
+
+def _read_fits_image(path: Path):
+    """A 1-D FITS spectrum with a linear WCS on axis 1."""
+    from astropy.io import fits
+
+    with fits.open(path) as hdus:
+        header, flux = hdus[0].header, np.squeeze(hdus[0].data).astype(np.float64)
+    if flux.ndim != 1:
+        raise SpectrumError(f"{path}: the primary image has shape {flux.shape}, not a 1-D spectrum")
+    step = header.get("CDELT1", header.get("CD1_1"))
+    if "CRVAL1" not in header or step is None:
+        raise SpectrumError(f"{path}: no linear wavelength WCS (CRVAL1 and CDELT1 or CD1_1)")
+    pixel = np.arange(1, flux.size + 1)
+    wavelength = header["CRVAL1"] + (pixel - header.get("CRPIX1", 1.0)) * step
+    wavelength = wavelength * _angstrom_per(header.get("CUNIT1", "angstrom"), path)
+    ctype = str(header.get("CTYPE1", "")).upper()
+    meta = {"medium": "vacuum" if ctype.startswith("WAVE") else "air", "instrument": header.get("INSTRUME")}
+    if "OBJECT" in header:
+        meta["object"] = header["OBJECT"]
+    return (wavelength, flux, None), meta
