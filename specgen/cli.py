@@ -10,6 +10,7 @@
     specgen evaluate --model model/ --grid test.h5 --json metrics.json       # errors on a test grid
     specgen validate --model model/ --train train.h5 --test test.h5 --json tab5.json   # Tab. 5
     specgen fit --model model/ --spectra obs.h5 --snr 50 --fix resolution=11500 --json fits.json
+    specgen fit --model model/ --spectrum gaia_rvs.csv --json star.json --plot star.png   # an observed star
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 
 from .grid import GridError, grid_summary, import_ascii, read_label_table
 from .labels import LABEL_NAMES, LabelError
+from .observed import SpectrumError, read_spectrum
 from .profiles import DEFAULT_PROFILE, PROFILES, get_profile
 from .spectra_files import SUFFIXES, write_spectra
 
@@ -119,22 +121,41 @@ def _validate(args: argparse.Namespace) -> None:
 def _fit(args: argparse.Namespace) -> None:
     from .emulator import Emulator
     from .grid import read_grid
-    from .inference import fit_labels
+    from .inference import fit_labels, fit_spectrum
 
-    emulator, spectra, fixed = Emulator.load(args.model), read_grid(args.spectra), dict(args.fix)
-    fit = fit_labels(spectra.flux, emulator, sigma=1.0 / args.snr, fixed=fixed, n_starts=args.starts, progress=True)
+    emulator = Emulator.load(args.model)
+    options = {"fixed": dict(args.fix), "n_starts": args.starts, "progress": True}
+    if args.spectrum:
+        spectrum = read_spectrum(args.spectrum)
+        fit, flux, sigma = fit_spectrum(spectrum, emulator, snr=args.snr, fit_resolution=args.fit_resolution, **options)
+        source = {"spectrum": str(args.spectrum.resolve()), "observed": {k: v for k, v in spectrum.meta.items() if k != "path"}}
+    else:
+        snr = args.snr or 100.0
+        fit = fit_labels(read_grid(args.spectra).flux, emulator, sigma=1.0 / snr, **options)
+        source = {"spectra": str(args.spectra.resolve())}
     table = fit.table()
     print(table.to_string(float_format=lambda v: f"{v:.4g}"))
+    if args.plot:
+        from . import plots
+
+        title = f"{args.spectrum.name}: " + plots.label_text(fit.label_names, fit.labels[0])
+        best = {"fit through the generator": fit.best_flux[0]}
+        plots.observed_fit(emulator.wavelength, flux, sigma, best, title).savefig(args.plot, dpi=150)
     if args.json:
         report = {
             "model": str(args.model.resolve()),
-            "spectra": str(args.spectra.resolve()),
+            **source,
             "snr": args.snr,
-            "fixed": fixed,
+            "fixed": {name: float(fit.labels[0, fit.label_names.index(name)]) for name in fit.fixed},
             "label_units": emulator.provenance.get("label_units", {}),
             "fits": table.to_dict(orient="records"),
         }
-        args.json.write_text(json.dumps(report, indent=1, default=float) + "\n")
+        args.json.write_text(json.dumps(report, indent=1, default=_json_value) + "\n")
+
+
+def _json_value(value):
+    """numpy scalars as Python numbers, for json.dumps."""
+    return value.item() if isinstance(value, np.generic) else str(value)
 
 
 def _fixed_label(text: str) -> tuple[str, float]:
@@ -259,13 +280,21 @@ def build_parser() -> argparse.ArgumentParser:
     fit = sub.add_parser(
         "fit",
         help="labels of spectra fitted through the generator (χ² with TensorFlow gradients)",
-        description="Fit every spectrum of a grid file (on the model's wavelengths) by minimising χ² through "
-        "decoder∘mapper from several starts inside the training ranges; uncertainties from the curvature. "
-        "A label flagged at_bound sits on the edge of the training range.",
+        description="Fit one observed spectrum (resampled onto the model's wavelengths, in air), or every "
+        "spectrum of a grid file, by minimising χ² through decoder∘mapper from several starts inside the training "
+        "ranges; uncertainties from the curvature. A label flagged at_bound sits on the edge of the training "
+        "range: the star is probably outside the model's domain.",
     )
     fit.add_argument("--model", type=Path, required=True, help="saved emulator directory")
-    fit.add_argument("--spectra", type=Path, required=True, help="spectra to fit: a grid file (HDF5)")
-    fit.add_argument("--snr", type=float, default=100.0, help="signal-to-noise per pixel: σ = 1/snr (default 100)")
+    what = fit.add_mutually_exclusive_group(required=True)
+    what.add_argument("--spectrum", type=Path,
+                      help="one observed spectrum: Gaia RVS CSV/FITS/VOTable, ASCII or 1-D FITS")
+    what.add_argument("--spectra", type=Path, help="spectra on the model's wavelengths: a grid file (HDF5)")
+    fit.add_argument("--snr", type=float,
+                     help="signal-to-noise per pixel, σ = 1/snr (default: the file's flux errors; 100 for --spectra)")
+    fit.add_argument("--fit-resolution", action="store_true",
+                     help="fit the resolution even when the instrument's is known (Gaia RVS: 11,500)")
+    fit.add_argument("--plot", type=Path, help="with --spectrum: save the observed and best-fit spectra to this image")
     fit.add_argument("--fix", action="append", default=[], type=_fixed_label, metavar="NAME=VALUE",
                      help="hold a label fixed, e.g. --fix resolution=11500 (repeatable)")
     fit.add_argument("--starts", type=int, default=8, help="starting points per spectrum (default 8)")
@@ -275,8 +304,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    errors: tuple[type[Exception], ...] = (GridError, LabelError, FileNotFoundError, KeyError)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "fit" and args.plot and not args.spectrum:
+        parser.error("--plot needs --spectrum")
+    errors: tuple[type[Exception], ...] = (GridError, LabelError, SpectrumError, FileNotFoundError, KeyError)
     if args.command in ("train", "generate", "evaluate", "validate", "fit"):  # the commands that load TensorFlow
         from .emulator import EmulatorError
 

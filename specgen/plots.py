@@ -71,6 +71,39 @@ def spectrum(
     return fig
 
 
+def observed_fit(
+    wavelength: np.ndarray,
+    observed: np.ndarray,
+    sigma: np.ndarray,
+    models: dict[str, np.ndarray],
+    title: str = "",
+) -> Figure:
+    """An observed spectrum (black, masked pixels left out) with model spectra over it, and
+    observed − model below with the ±1σ band of the observation. ``models`` maps a legend entry to
+    flux on ``wavelength``; the first is the best fit."""
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(9, 5), sharex=True, height_ratios=(2.2, 1), layout="constrained"
+    )
+    top.plot(wavelength, observed, color="k", lw=0.8, label="observed")
+    band = np.where(np.isfinite(sigma), sigma, np.nan)
+    bottom.fill_between(wavelength, -band, band, color="0.85", lw=0, label="±1σ of the observation")
+    for (name, flux), colour in zip(models.items(), ("tab:red", "tab:blue", "tab:green")):
+        top.plot(wavelength, flux, color=colour, lw=0.8, label=name)
+        bottom.plot(wavelength, observed - flux, color=colour, lw=0.6)
+    for line in RVS_LINES["Ca II"]:
+        top.axvline(line, color="0.6", lw=0.5, ls=":")
+    observed_range = wavelength[np.isfinite(observed)]
+    top.set_xlim(observed_range.min(), observed_range.max())
+    top.set_ylabel("normalised flux")
+    top.set_title(title, fontsize=9)
+    top.legend(fontsize=8, loc="lower left")
+    bottom.axhline(0, color="k", lw=0.5)
+    bottom.set_ylabel("observed − model")
+    bottom.set_xlabel("wavelength (Å, air)")
+    bottom.legend(fontsize=7, loc="lower left")
+    return fig
+
+
 def representative_rows(grid: Grid, teff_targets: Sequence[float]) -> list[int]:
     """Rows of ``grid`` close to each target Teff among the slow rotators (score |ΔTeff|/500 K +
     v sin i/50 km/s), each intrinsic spectrum at most once; fewer rows if the grid has fewer stars."""
@@ -289,7 +322,8 @@ def recovery_against_snr(table) -> Figure:
     snrs = table.index.get_level_values("S/N").unique()
     for name, ax in zip(names, axes.flat):
         for method, rows in table[name].groupby(level="method", sort=False):
-            ax.plot(rows.index.get_level_values("S/N"), rows.to_numpy(), label=method, **RECOVERY_STYLES.get(method, {}))
+            snr = rows.index.get_level_values("S/N")
+            ax.plot(snr, rows.to_numpy(), label=method, **RECOVERY_STYLES.get(method, {}))
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xticks(snrs, [f"{snr:g}" for snr in snrs])
