@@ -25,7 +25,7 @@ import numpy as np
 
 from .grid import GridError, grid_summary, import_ascii, read_label_table
 from .labels import LABEL_NAMES, LabelError
-from .observed import SpectrumError, read_spectrum
+from .observed import SpectrumError
 from .profiles import DEFAULT_PROFILE, PROFILES, get_profile
 from .spectra_files import SUFFIXES, write_spectra
 
@@ -121,26 +121,27 @@ def _validate(args: argparse.Namespace) -> None:
 def _fit(args: argparse.Namespace) -> None:
     from .emulator import Emulator
     from .grid import read_grid
-    from .inference import fit_labels, fit_spectrum
+    from .inference import fit_labels
+    from .stars import fit_spectrum
 
     emulator = Emulator.load(args.model)
     options = {"fixed": dict(args.fix), "n_starts": args.starts, "progress": True}
     if args.spectrum:
-        spectrum = read_spectrum(args.spectrum)
-        fit, flux, sigma = fit_spectrum(spectrum, emulator, snr=args.snr, fit_resolution=args.fit_resolution, **options)
-        source = {"spectrum": str(args.spectrum.resolve()), "observed": {k: v for k, v in spectrum.meta.items() if k != "path"}}
+        star = fit_spectrum(args.spectrum, emulator, snr=args.snr, fit_resolution=args.fit_resolution,
+                            fit_velocity=args.fit_velocity, **options)
+        fit, table = star.labels, star.table()
+        observed = {key: value for key, value in star.spectrum.meta.items() if key != "path"}
+        source = {"spectrum": str(args.spectrum.resolve()), "observed": observed}
     else:
-        snr = args.snr or 100.0
-        fit = fit_labels(read_grid(args.spectra).flux, emulator, sigma=1.0 / snr, **options)
-        source = {"spectra": str(args.spectra.resolve())}
-    table = fit.table()
+        fit = fit_labels(read_grid(args.spectra).flux, emulator, sigma=1.0 / (args.snr or 100.0), **options)
+        table, source = fit.table(), {"spectra": str(args.spectra.resolve())}
     print(table.to_string(float_format=lambda v: f"{v:.4g}"))
     if args.plot:
         from . import plots
 
         title = f"{args.spectrum.name}: " + plots.label_text(fit.label_names, fit.labels[0])
-        best = {"fit through the generator": fit.best_flux[0]}
-        plots.observed_fit(emulator.wavelength, flux, sigma, best, title).savefig(args.plot, dpi=150)
+        best = {"fit through the generator": star.best_flux}
+        plots.observed_fit(emulator.wavelength, star.flux, star.sigma, best, title).savefig(args.plot, dpi=150)
     if args.json:
         report = {
             "model": str(args.model.resolve()),
@@ -294,6 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="signal-to-noise per pixel, σ = 1/snr (default: the file's flux errors; 100 for --spectra)")
     fit.add_argument("--fit-resolution", action="store_true",
                      help="fit the resolution even when the instrument's is known (Gaia RVS: 11,500)")
+    fit.add_argument("--fit-velocity", action="store_true",
+                     help="with --spectrum: also measure the radial velocity (spectra not in the rest frame)")
     fit.add_argument("--plot", type=Path, help="with --spectrum: save the observed and best-fit spectra to this image")
     fit.add_argument("--fix", action="append", default=[], type=_fixed_label, metavar="NAME=VALUE",
                      help="hold a label fixed, e.g. --fix resolution=11500 (repeatable)")
@@ -306,8 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "fit" and args.plot and not args.spectrum:
-        parser.error("--plot needs --spectrum")
+    if args.command == "fit" and (args.plot or args.fit_velocity) and not args.spectrum:
+        parser.error("--plot and --fit-velocity need --spectrum")
     errors: tuple[type[Exception], ...] = (GridError, LabelError, SpectrumError, FileNotFoundError, KeyError)
     if args.command in ("train", "generate", "evaluate", "validate", "fit"):  # the commands that load TensorFlow
         from .emulator import EmulatorError

@@ -23,7 +23,6 @@ Flux is continuum-normalised, on the emulator's wavelength grid; labels are in t
 from __future__ import annotations
 
 import os
-import warnings
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -33,7 +32,6 @@ from scipy.special import expit
 
 from .emulator import Emulator
 from .labels import LABEL_UNITS, LabelError
-from .observed import ObservedSpectrum, SpectrumError, read_spectrum
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -143,57 +141,6 @@ def fit_labels(
         for rows in _slices(len(observed), stars_per_batch)
     ])
     return _result(emulator, box, u, observed, weight)
-
-
-def fit_spectrum(
-    spectrum: ObservedSpectrum | str | os.PathLike,
-    model: Emulator | str | os.PathLike,
-    *,
-    snr: float | None = None,
-    fixed: Mapping[str, float] | None = None,
-    fit_resolution: bool = False,
-    n_starts: int = 8,
-    seed: int = 0,
-    progress: bool = False,
-) -> tuple[LabelFit, np.ndarray, np.ndarray]:
-    """Fit the labels of one observed spectrum (an :class:`~specgen.observed.ObservedSpectrum` or a
-    file for :func:`~specgen.observed.read_spectrum`) through the generator.
-
-    The spectrum is resampled onto the model's wavelengths; pixels outside its range or next to
-    missing ones are left out. σ is the file's flux error, or 1/``snr`` where ``snr`` is given
-    (needed when the file has no errors). When the instrument's resolution is known (Gaia RVS:
-    11,500) and the model has a ``resolution`` label, that label is held at it unless
-    ``fit_resolution``; ``fixed`` holds other labels (or overrides it). A label that ends on an
-    edge of the training range is flagged ``at_bound`` and warned about: the star is probably
-    outside the model's domain, and the value is the edge, not a measurement.
-
-    Returns the :class:`LabelFit` and the observed flux and σ on the model's wavelengths.
-    """
-    emulator = model if isinstance(model, Emulator) else Emulator.load(model)
-    spectrum = spectrum if isinstance(spectrum, ObservedSpectrum) else read_spectrum(spectrum)
-    flux, sigma = spectrum.on_grid(emulator.wavelength)
-    if snr is not None:
-        sigma = np.where(np.isfinite(flux), 1.0 / snr, np.inf)
-    elif np.isnan(spectrum.uncertainty).all():
-        raise SpectrumError(f"{spectrum.meta.get('path', 'the spectrum')} gives no flux errors: pass snr")
-    instrument = {}
-    if spectrum.resolution is not None and "resolution" in emulator.label_names and not fit_resolution:
-        instrument["resolution"] = spectrum.resolution
-    fixed = instrument | dict(fixed or {})
-    fit = fit_labels(flux, emulator, sigma, fixed=fixed, n_starts=n_starts, seed=seed, progress=progress)
-    edges = [name for name, flag in zip(fit.label_names, fit.at_bound[0]) if flag]
-    if edges:
-        warnings.warn(
-            f"{', '.join(edges)} of {spectrum.meta.get('path', 'the spectrum')} ended on the edge of the training "
-            "range: the star is probably outside the model's domain, and these values are bounds, not measurements",
-            OutOfDomainWarning,
-            stacklevel=2,
-        )
-    return fit, flux, sigma
-
-
-class OutOfDomainWarning(UserWarning):
-    """A fitted label sits on the edge of the model's training range."""
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,14 @@ observed range or next to a missing one, so that :func:`specgen.inference.fit_la
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
+#: Speed of light (km/s).
+C_KM_S = 299_792.458
 #: Resolving power of the Gaia RVS instrument (Cropper et al. 2018).
 GAIA_RVS_RESOLUTION = 11_500.0
 #: The book's worked example: the Gaia DR3 RVS spectrum of Kepler-93 (citation in its README).
@@ -66,6 +68,11 @@ class ObservedSpectrum:
     @property
     def resolution(self) -> float | None:
         return self.meta.get("resolution")
+
+    def shifted(self, velocity: float) -> ObservedSpectrum:
+        """The spectrum moved to the rest frame of a source receding at ``velocity`` (km/s):
+        wavelengths divided by 1 + v/c."""
+        return replace(self, wavelength=self.wavelength / (1 + velocity / C_KM_S))
 
     def on_grid(self, wavelength: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Flux and 1σ on ``wavelength`` (Å, air), linearly interpolated.
@@ -222,3 +229,41 @@ def _read_fits_image(path: Path):
     if "OBJECT" in header:
         meta["object"] = header["OBJECT"]
     return (wavelength, flux, None), meta
+
+
+def measure_velocity(
+    spectrum: ObservedSpectrum,
+    wavelength: np.ndarray,
+    template: np.ndarray,
+    *,
+    sigma: float | np.ndarray | None = None,
+    limit: float = 500.0,
+    step: float = 1.0,
+) -> tuple[float, float]:
+    """Radial velocity (km/s, positive receding) and its 1σ, by χ² of ``spectrum`` against the
+    ``template`` flux on ``wavelength`` (Å, air, rest frame) shifted by v in steps of ``step``
+    within ±``limit``, refined by a parabola through the minimum; 1σ where χ² rises by 1.
+
+    σ is the spectrum's own (or ``sigma``). The pixels compared are those with finite flux and σ
+    that stay inside ``wavelength`` at every velocity of the scan. Raises :class:`SpectrumError`
+    when the best velocity is on the edge of the scan."""
+    noise = spectrum.uncertainty if sigma is None else np.broadcast_to(sigma, spectrum.flux.shape)
+    doppler = 1 + limit / C_KM_S
+    usable = (
+        np.isfinite(spectrum.flux) & np.isfinite(noise) & (noise > 0)
+        & (spectrum.wavelength * doppler > wavelength[0]) & (spectrum.wavelength * doppler < wavelength[-1])
+        & (spectrum.wavelength / doppler > wavelength[0]) & (spectrum.wavelength / doppler < wavelength[-1])
+    )
+    if usable.sum() < 10:
+        raise SpectrumError("fewer than 10 pixels of the spectrum overlap the template at every velocity scanned")
+    observed, weight, rest = spectrum.flux[usable], 1 / noise[usable] ** 2, spectrum.wavelength[usable]
+    velocities = np.arange(-limit, limit + step / 2, step)
+    chi2 = np.array([
+        np.sum(weight * (observed - np.interp(rest / (1 + v / C_KM_S), wavelength, template)) ** 2) for v in velocities
+    ])
+    best = int(np.argmin(chi2))
+    if best < 2 or best > len(velocities) - 3:
+        raise SpectrumError(f"the best velocity is at the edge of the ±{limit:g} km/s scan: widen the limit")
+    around = slice(best - 2, best + 3)
+    curvature, slope, _ = np.polyfit(velocities[around] - velocities[best], chi2[around], 2)
+    return float(velocities[best] - slope / (2 * curvature)), float(1 / np.sqrt(curvature))

@@ -1,10 +1,13 @@
-"""The ci profile's radiative-transfer grids (``data/ci/``), made once before the tests that read them.
+"""The ci profile's radiative-transfer grids (``data/ci/``), made once before the tests that read them,
+and an emulator trained on them for the tests that fit spectra.
 
 On a clean clone this runs the real synthesis (a few minutes on 2 cores); ``make book PROFILE=ci``
 then reuses the same files, so nothing is computed twice.
 """
 
 from pathlib import Path
+
+import pytest
 
 from specgen.profiles import get_profile
 from specgen.synth.database import synthesize_profile
@@ -15,3 +18,16 @@ ROOT = Path(__file__).resolve().parents[1]
 def pytest_sessionstart(session):
     """Synthesise, resume or reuse (when complete and made by this code) the ci train and test grids."""
     synthesize_profile(get_profile("ci"), ROOT)
+
+
+@pytest.fixture(scope="session")
+def ci_emulator():
+    """The recipe of test_emulator's held-out test, 100 epochs on the 48 ci spectra: ~20 s."""
+    from specgen.emulator import Emulator
+    from specgen.grid import read_grid
+    from specgen.training import TrainingConfig
+
+    config = TrainingConfig.small_grid(
+        encoder_hidden=(128, 32), mapper_hidden=(128, 64), batch_size=16, validation_split=0.0, max_epochs=100, seed=0
+    )
+    return Emulator.fit(read_grid(get_profile("ci").data_dir(ROOT) / "train.h5"), config, progress=False)

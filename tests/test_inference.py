@@ -1,20 +1,14 @@
 """fit_labels(): labels back from spectra through the emulator, on an emulator of the real ci grid."""
 
-import contextlib
-import io
-import json
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from specgen.cli import main
 from specgen.emulator import Emulator
 from specgen.grid import read_grid
-from specgen.inference import OutOfDomainWarning, fit_labels, fit_spectrum
+from specgen.inference import fit_labels
 from specgen.labels import LabelError
-from specgen.observed import EXAMPLE_SPECTRUM, SpectrumError, read_spectrum
 from specgen.training import TrainingConfig
 
 # Keras 3.15's ReduceLROnPlateau reads the learning rate with np.array(variable), which numpy 2 warns about.
@@ -31,12 +25,8 @@ TEFF = 0
 
 
 @pytest.fixture(scope="module")
-def emulator():
-    """The recipe of test_emulator's held-out test, 100 epochs on the 48 ci spectra: ~20 s."""
-    config = TrainingConfig.small_grid(
-        encoder_hidden=(128, 32), mapper_hidden=(128, 64), batch_size=16, validation_split=0.0, max_epochs=100, seed=0
-    )
-    return Emulator.fit(read_grid(CI / "train.h5"), config, progress=False)
+def emulator(ci_emulator):
+    return ci_emulator
 
 
 @pytest.fixture(scope="module")
@@ -147,51 +137,3 @@ def test_a_latent_space_narrower_than_the_labels_is_flagged_degenerate(observed)
     fit = fit_labels(observed, narrow, SIGMA, n_starts=2, max_steps=20)
     assert fit.degenerate.all() and np.isinf(fit.uncertainties).all()
 
-
-def write_ascii(path, emulator, labels, seed, extrapolate=False):
-    """An emulated spectrum with S/N 100 noise as a three-column ASCII file, cut to 8450–8750 Å."""
-    flux = emulator.generate(labels, allow_extrapolation=extrapolate).ravel()
-    flux = flux + np.random.default_rng(seed).normal(0, SIGMA, flux.shape)
-    keep = (emulator.wavelength > 8450) & (emulator.wavelength < 8750)
-    np.savetxt(path, np.column_stack([emulator.wavelength, flux, np.full_like(flux, SIGMA)])[keep])
-    return int(keep.sum())
-
-
-def test_fit_spectrum_reads_a_file_masks_the_rest_and_holds_a_known_resolution(emulator, truth, tmp_path):
-    n_observed = write_ascii(tmp_path / "star.txt", emulator, truth[0], seed=5)
-    resolution = emulator.label_names.index("resolution")
-    spectrum = read_spectrum(tmp_path / "star.txt", resolution=truth[0, resolution])
-    fit, flux, sigma = fit_spectrum(spectrum, emulator)
-    assert fit.fixed == ("resolution",) and fit.labels[0, resolution] == truth[0, resolution]
-    assert fit.n_pixels[0] == n_observed == np.isfinite(flux).sum() and np.all(sigma[np.isfinite(flux)] == SIGMA)
-    assert abs(fit.labels[0, TEFF] - truth[0, TEFF]) < 3 * fit.uncertainties[0, TEFF]
-    free, _, _ = fit_spectrum(spectrum, emulator, fit_resolution=True, snr=50)
-    assert free.fixed == () and free.uncertainties[0, TEFF] > fit.uncertainties[0, TEFF]  # σ = 1/50 > 1/100
-
-
-def test_fit_spectrum_warns_about_a_star_outside_the_domain(emulator, truth, tmp_path):
-    hot = truth[1].copy()
-    hot[TEFF] = emulator.label_ranges["teff"].high + 2000
-    write_ascii(tmp_path / "hot.txt", emulator, hot, seed=6, extrapolate=True)
-    with pytest.warns(OutOfDomainWarning, match="teff"):
-        fit, _, _ = fit_spectrum(tmp_path / "hot.txt", emulator, n_starts=4)
-    assert fit.at_bound[0, TEFF]
-    np.savetxt(tmp_path / "bare.txt", np.loadtxt(tmp_path / "hot.txt")[:, :2])
-    with pytest.raises(SpectrumError, match="no flux errors: pass snr"):
-        fit_spectrum(tmp_path / "bare.txt", emulator)
-
-
-def test_cli_fits_the_gaia_example(emulator, tmp_path):
-    """Kepler-93 through a model of 48 ci spectra: the numbers mean little, the plumbing is checked."""
-    model = emulator.save(tmp_path / "model")
-    argv = ["fit", "--model", str(model), "--spectrum", str(EXAMPLE_SPECTRUM), "--starts", "2"]
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore", OutOfDomainWarning)
-        assert main([*argv, "--json", str(tmp_path / "k93.json"), "--plot", str(tmp_path / "k93.png")]) == 0
-    report = json.loads((tmp_path / "k93.json").read_text())
-    assert report["observed"]["source_id"] == 2052747119115620352 and report["observed"]["medium"] == "vacuum"
-    assert report["fixed"] == {"resolution": 11500.0}
-    assert report["fits"][0]["n_pixels"] == 2393  # model pixels inside the Gaia range, less those next to its NaN
-    assert (tmp_path / "k93.png").stat().st_size > 10_000
-    with pytest.raises(SystemExit), contextlib.redirect_stderr(io.StringIO()):
-        main(["fit", "--model", str(model), "--spectra", "x.h5", "--plot", "x.png"])
