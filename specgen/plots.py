@@ -104,6 +104,29 @@ def observed_fit(
     return fig
 
 
+def chi2_landscapes(
+    maps: dict[tuple[str, str], tuple], best: dict[str, float], reference: dict[str, float] | None = None
+) -> Figure:
+    """Δχ² = χ² − min χ² over pairs of labels, one panel per ``(x, y)`` key of ``maps`` (values
+    from :func:`specgen.stars.chi2_map`), with the 1σ, 2σ and 3σ contours of two parameters
+    (Δχ² = 2.30, 6.18, 11.8), the best fit (``best``, red +) and ``reference`` values (white ☆,
+    e.g. the literature's) marked."""
+    fig, axes = plt.subplots(1, len(maps), figsize=(4.2 * len(maps), 3.6), layout="constrained", squeeze=False)
+    for ax, ((x, y), (xs, ys, chi2)) in zip(axes.flat, maps.items()):
+        delta = chi2 - chi2.min()
+        image = ax.pcolormesh(xs, ys, np.log10(1 + delta), cmap="viridis_r", shading="auto")
+        ax.contour(xs, ys, delta, levels=(2.30, 6.18, 11.8), colors="w", linewidths=(1.2, 0.8, 0.5))
+        ax.plot(best[x], best[y], "r+", ms=10, mew=1.5, label="best fit")
+        if reference and x in reference and y in reference:
+            ax.plot(reference[x], reference[y], "*", mfc="none", mec="w", ms=12, label="literature")
+        ax.set_xlabel(f"{LABEL_TEX.get(x, x)} ({LABEL_UNITS.get(x, '')})", fontsize=8)
+        ax.set_ylabel(f"{LABEL_TEX.get(y, y)} ({LABEL_UNITS.get(y, '')})", fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes.flat[0].legend(fontsize=7, loc="best")
+    fig.colorbar(image, ax=axes.ravel().tolist(), label="log₁₀(1 + Δχ²)")
+    return fig
+
+
 def representative_rows(grid: Grid, teff_targets: Sequence[float]) -> list[int]:
     """Rows of ``grid`` close to each target Teff among the slow rotators (score |ΔTeff|/500 K +
     v sin i/50 km/s), each intrinsic spectrum at most once; fewer rows if the grid has fewer stars."""

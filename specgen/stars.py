@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Mapping
 
 import numpy as np
@@ -82,7 +83,7 @@ def fit_spectrum(
     """
     emulator = model if isinstance(model, Emulator) else Emulator.load(model)
     spectrum = spectrum if isinstance(spectrum, ObservedSpectrum) else read_spectrum(spectrum)
-    source = spectrum.meta.get("path", "the spectrum")
+    source = Path(spectrum.meta.get("path", "the spectrum")).name
     if snr is not None:
         spectrum = replace(spectrum, uncertainty=np.full_like(spectrum.flux, 1.0 / snr))
     elif np.isnan(spectrum.uncertainty).all():
@@ -111,3 +112,21 @@ def fit_spectrum(
             stacklevel=2,
         )
     return SpectrumFit(labels, flux, sigma, velocity, velocity_err, spectrum)
+
+
+def chi2_map(
+    star: SpectrumFit, model: Emulator, x: str, y: str, n: int = 41
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """χ² of ``star``'s rest-frame spectrum on an ``n`` × ``n`` grid of labels ``x`` and ``y`` across
+    their training ranges, every other label held at its best value: a profile of the χ² landscape.
+
+    Returns the ``x`` values ``(n,)``, the ``y`` values ``(n,)`` and χ² ``(n, n)`` indexed [y, x]."""
+    names = star.labels.label_names
+    ranges = [model.label_ranges[name] for name in (x, y)]
+    xs, ys = (np.linspace(r.low, r.high, n) for r in ranges)
+    labels = np.repeat(star.labels.labels[:1], n * n, axis=0)
+    labels[:, names.index(x)] = np.tile(xs, n)
+    labels[:, names.index(y)] = np.repeat(ys, n)
+    usable = np.isfinite(star.flux) & np.isfinite(star.sigma)
+    residual = (model.generate(labels)[:, usable] - star.flux[usable]) / star.sigma[usable]
+    return xs, ys, np.sum(residual**2, axis=1).reshape(n, n)
