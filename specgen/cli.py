@@ -25,7 +25,7 @@ import numpy as np
 
 from .grid import GridError, grid_summary, import_ascii, read_label_table
 from .labels import LABEL_NAMES, LabelError
-from .observed import SpectrumError
+from .observed import SpectrumError, read_spectra
 from .profiles import DEFAULT_PROFILE, PROFILES, get_profile
 from .spectra_files import SUFFIXES, write_spectra
 
@@ -119,19 +119,24 @@ def _validate(args: argparse.Namespace) -> None:
 
 
 def _fit(args: argparse.Namespace) -> None:
+    import pandas as pd
+
     from .emulator import Emulator
     from .grid import read_grid
     from .inference import fit_labels
-    from .stars import fit_spectrum
+    from .stars import fit_spectra
 
     emulator = Emulator.load(args.model)
     options = {"fixed": dict(args.fix), "n_starts": args.starts, "progress": True}
     if args.spectrum:
-        star = fit_spectrum(args.spectrum, emulator, snr=args.snr, fit_resolution=args.fit_resolution,
+        spectra = read_spectra(args.spectrum)
+        if args.plot and len(spectra) > 1:
+            raise SpectrumError(f"--plot takes one spectrum; {args.spectrum} holds {len(spectra)}")
+        stars = fit_spectra(spectra, emulator, snr=args.snr, fit_resolution=args.fit_resolution,
                             fit_velocity=args.fit_velocity, **options)
-        fit, table = star.labels, star.table()
-        observed = {key: value for key, value in star.spectrum.meta.items() if key != "path"}
-        source = {"spectrum": str(args.spectrum.resolve()), "observed": observed}
+        table = pd.concat([star.table() for star in stars], ignore_index=True)
+        source = {"spectrum": str(args.spectrum.resolve()),
+                  "observed": [{k: v for k, v in star.spectrum.meta.items() if k != "path"} for star in stars]}
     else:
         fit = fit_labels(read_grid(args.spectra).flux, emulator, sigma=1.0 / (args.snr or 100.0), **options)
         table, source = fit.table(), {"spectra": str(args.spectra.resolve())}
@@ -139,7 +144,8 @@ def _fit(args: argparse.Namespace) -> None:
     if args.plot:
         from . import plots
 
-        title = f"{args.spectrum.name}: " + plots.label_text(fit.label_names, fit.labels[0])
+        star = stars[0]
+        title = f"{args.spectrum.name}: " + plots.label_text(star.labels.label_names, star.labels.labels[0])
         best = {"fit through the generator": star.best_flux}
         plots.observed_fit(emulator.wavelength, star.flux, star.sigma, best, title).savefig(args.plot, dpi=150)
     if args.json:
@@ -147,7 +153,7 @@ def _fit(args: argparse.Namespace) -> None:
             "model": str(args.model.resolve()),
             **source,
             "snr": args.snr,
-            "fixed": {name: float(fit.labels[0, fit.label_names.index(name)]) for name in fit.fixed},
+            "fixed": dict(args.fix),
             "label_units": emulator.provenance.get("label_units", {}),
             "fits": table.to_dict(orient="records"),
         }
@@ -289,7 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--model", type=Path, required=True, help="saved emulator directory")
     what = fit.add_mutually_exclusive_group(required=True)
     what.add_argument("--spectrum", type=Path,
-                      help="one observed spectrum: Gaia RVS CSV/FITS/VOTable, ASCII or 1-D FITS")
+                      help="observed spectra: a Gaia RVS CSV/FITS/VOTable (every source in it), an ASCII or 1-D "
+                      "FITS spectrum, or a folder of them (fitted together)")
     what.add_argument("--spectra", type=Path, help="spectra on the model's wavelengths: a grid file (HDF5)")
     fit.add_argument("--snr", type=float,
                      help="signal-to-noise per pixel, σ = 1/snr (default: the file's flux errors; 100 for --spectra)")

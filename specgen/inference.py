@@ -23,7 +23,7 @@ Flux is continuum-normalised, on the emulator's wavelength grid; labels are in t
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping
 
 import numpy as np
@@ -86,6 +86,12 @@ class LabelFit:
     def chi2_dof(self) -> np.ndarray:
         """Reduced χ²: about 1 when the model fits to within the noise and σ is right."""
         return self.chi2 / self.dof
+
+    def star(self, index: int) -> LabelFit:
+        """The fit of star ``index`` alone, as a one-star :class:`LabelFit`."""
+        rows = slice(index, index + 1)
+        per_star = ("labels", "uncertainties", "covariance", "chi2", "n_pixels", "at_bound", "degenerate", "best_flux")
+        return replace(self, **{name: getattr(self, name)[rows] for name in per_star})
 
     def table(self) -> pd.DataFrame:
         """One row per star: ``<label>``, ``<label>_err``, ``<label>_at_bound`` for every label,

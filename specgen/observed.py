@@ -37,6 +37,8 @@ EXAMPLE_SPECTRUM = Path(__file__).parent / "data" / "observed" / "gaiaDR3rvs_Kep
 _ANGSTROM_PER = {"angstrom": 1.0, "aa": 1.0, "a": 1.0, "nm": 10.0, "um": 1e4, "micron": 1e4, "m": 1e10}
 _TABLE_SUFFIXES = {".csv", ".ecsv", ".vot", ".xml", ".votable"}
 _FITS_SUFFIXES = {".fits", ".fit", ".fts", ".fits.gz", ".fit.gz"}
+#: File names :func:`read_spectra` takes from a folder.
+SPECTRUM_SUFFIXES = _TABLE_SUFFIXES | _FITS_SUFFIXES | {".txt", ".dat", ".asc"}
 
 Medium = Literal["air", "vacuum"]
 
@@ -105,29 +107,55 @@ def read_spectrum(
     (default: vacuum for Gaia products, air otherwise); ``resolution`` (λ/Δλ) overrides what is
     known from the instrument. A file holding several Gaia sources needs ``source_id``.
     Raises :class:`SpectrumError` naming the file and the problem."""
+    spectra = _read_file(Path(path), medium, resolution)
+    sources = [spectrum.meta.get("source_id") for spectrum in spectra]
+    if source_id is not None:
+        if source_id not in sources:
+            raise SpectrumError(f"{path}: no source {source_id} (sources: {sources})")
+        return spectra[sources.index(source_id)]
+    if len(spectra) > 1:
+        raise SpectrumError(f"{path} holds {len(spectra)} sources: pass source_id (one of {sources})")
+    return spectra[0]
+
+
+def read_spectra(
+    path: str | os.PathLike, *, medium: Medium | None = None, resolution: float | None = None
+) -> list[ObservedSpectrum]:
+    """Every spectrum of a folder (its files with a known suffix, in name order; see
+    :data:`SPECTRUM_SUFFIXES`), or of a file (one per source of a Gaia table), as :func:`read_spectrum`."""
     path = Path(path)
+    if not path.is_dir():
+        return _read_file(path, medium, resolution)
+    files = sorted(p for p in path.iterdir() if p.is_file() and _suffix(p) in SPECTRUM_SUFFIXES)
+    if not files:
+        raise SpectrumError(f"{path}: no spectrum files ({', '.join(sorted(SPECTRUM_SUFFIXES))})")
+    return [spectrum for file in files for spectrum in _read_file(file, medium, resolution)]
+
+
+def _suffix(path: Path) -> str:
+    return "".join(path.suffixes[-2:]).lower() if path.suffix.lower() == ".gz" else path.suffix.lower()
+
+
+def _read_file(path: Path, medium: Medium | None, resolution: float | None) -> list[ObservedSpectrum]:
+    """Every spectrum of one file, in Å and air, with ``medium`` and ``resolution`` overriding the file's."""
     if medium not in (None, "air", "vacuum"):
         raise SpectrumError(f"medium must be 'air' or 'vacuum', got {medium!r}")
     if not path.is_file():
         raise FileNotFoundError(f"no spectrum file {path}")
-    suffix = "".join(path.suffixes[-2:]).lower() if path.suffix.lower() == ".gz" else path.suffix.lower()
+    suffix = _suffix(path)
     try:
         if suffix in _FITS_SUFFIXES and _fits_has_image(path):
-            columns, meta = _read_fits_image(path)
+            contents = [_read_fits_image(path)]
         elif suffix in _FITS_SUFFIXES or suffix in _TABLE_SUFFIXES and _has_header(path):
-            columns, meta = _read_table(path, source_id)
+            contents = _read_table(path)
         else:
-            columns, meta = _read_ascii(path)
+            contents = [_read_ascii(path)]
     except SpectrumError:
         raise
     except (OSError, ValueError, KeyError, IndexError) as error:
         raise SpectrumError(f"{path}: not a readable spectrum ({error})") from error
-    meta = {"path": str(path), **meta}
-    if medium is not None:
-        meta["medium"] = medium
-    if resolution is not None:
-        meta["resolution"] = float(resolution)
-    return _spectrum(path, *columns, meta)
+    overrides = ({"medium": medium} if medium else {}) | ({"resolution": float(resolution)} if resolution else {})
+    return [_spectrum(path, *columns, {"path": str(path), **meta, **overrides}) for columns, meta in contents]
 
 
 def _spectrum(path: Path, wavelength, flux, uncertainty, meta: dict) -> ObservedSpectrum:
@@ -153,8 +181,9 @@ def _angstrom_per(unit: Any, path: Path) -> float:
     return _ANGSTROM_PER[name]
 
 
-def _read_table(path: Path, source_id: int | None):
-    """A table with ``wavelength`` and ``flux`` columns (Gaia ``rvs_mean_spectrum`` or alike)."""
+def _read_table(path: Path) -> list[tuple]:
+    """Tables with ``wavelength`` and ``flux`` columns (Gaia ``rvs_mean_spectrum`` or alike): one
+    (columns, meta) per Gaia source, or one for a table without ``source_id``."""
     from astropy.table import Table
 
     table = Table.read(path, format="ascii.csv" if path.suffix.lower() == ".csv" else None)
@@ -162,24 +191,28 @@ def _read_table(path: Path, source_id: int | None):
     missing = [name for name in ("wavelength", "flux") if name not in names]
     if missing:
         raise SpectrumError(f"{path}: no column {' or '.join(missing)} (columns: {', '.join(table.colnames)})")
-    gaia = "source_id" in names
-    if gaia:
-        sources = np.unique(np.asarray(table[names["source_id"]]))
-        if source_id is None and len(sources) > 1:
-            raise SpectrumError(f"{path} holds {len(sources)} sources: pass source_id (one of {sources.tolist()})")
-        source_id = int(sources[0]) if source_id is None else source_id
-        table = table[np.asarray(table[names["source_id"]]) == source_id]
-        if len(table) == 0:
-            raise SpectrumError(f"{path}: no source {source_id} (sources: {sources.tolist()})")
+    if "source_id" not in names:
+        return [_table_columns(path, table, names, {"medium": "air"}, "angstrom")]
+    source_ids = np.asarray(table[names["source_id"]])
+    return [
+        _table_columns(
+            path,
+            table[source_ids == source],
+            names,
+            {"medium": "vacuum", "source_id": int(source), "instrument": "Gaia RVS", "resolution": GAIA_RVS_RESOLUTION},
+            "nm",
+        )
+        for source in dict.fromkeys(source_ids.tolist())  # in file order
+    ]
+
+
+def _table_columns(path: Path, table, names: dict[str, str], meta: dict, default_unit: str) -> tuple:
     def column(name: str) -> np.ndarray:
         return np.ma.filled(np.ma.asarray(table[names[name]], dtype=np.float64), np.nan)
 
-    unit = table[names["wavelength"]].unit or ("nm" if gaia else "angstrom")
-    meta = {"medium": "vacuum" if gaia else "air"}
-    if gaia:
-        meta |= {"source_id": source_id, "instrument": "Gaia RVS", "resolution": GAIA_RVS_RESOLUTION}
+    scale = _angstrom_per(table[names["wavelength"]].unit or default_unit, path)
     error = column("flux_error") if "flux_error" in names else None
-    return (column("wavelength") * _angstrom_per(unit, path), column("flux"), error), meta
+    return (column("wavelength") * scale, column("flux"), error), meta
 
 
 def _has_header(path: Path) -> bool:

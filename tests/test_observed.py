@@ -6,7 +6,7 @@ from astropy.io import fits
 from astropy.table import Table
 
 from specgen.grid import RVS_WAVELENGTH
-from specgen.observed import EXAMPLE_SPECTRUM, SpectrumError, read_spectrum, vacuum_to_air
+from specgen.observed import EXAMPLE_SPECTRUM, SpectrumError, read_spectra, read_spectrum, vacuum_to_air
 
 #: Ca II infrared triplet, vacuum and air wavelengths (Å; NIST ASD).
 CA_II_VACUUM = [8500.36, 8544.44, 8664.52]
@@ -60,6 +60,20 @@ def test_a_file_of_several_sources_needs_a_source_id(gaia, tmp_path):
     assert read_spectrum(path, source_id=2).meta["source_id"] == 2
     with pytest.raises(SpectrumError, match="no source 3"):
         read_spectrum(path, source_id=3)
+    assert [spectrum.meta["source_id"] for spectrum in read_spectra(path)] == [1, 2]
+
+
+def test_read_spectra_takes_every_spectrum_of_a_folder(gaia, tmp_path):
+    from astropy.table import vstack
+
+    with pytest.raises(SpectrumError, match="no spectrum files"):
+        read_spectra(tmp_path)
+    vstack([gaia_table(gaia, 1), gaia_table(gaia, 2)]).write(tmp_path / "b_two.fits")
+    np.savetxt(tmp_path / "a_star.txt", [[8500.0, 1.0], [8500.1, 0.9], [8500.2, 1.0]])
+    (tmp_path / "notes.md").write_text("not a spectrum")
+    spectra = read_spectra(tmp_path, resolution=20000)
+    assert [spectrum.meta.get("source_id") for spectrum in spectra] == [None, 1, 2]
+    assert {spectrum.resolution for spectrum in spectra} == {20000}
 
 
 @pytest.mark.parametrize("columns", [2, 3])

@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from specgen.cli import main
@@ -17,10 +18,11 @@ from specgen.observed import (
     ObservedSpectrum,
     SpectrumError,
     measure_velocity,
+    read_spectra,
     read_spectrum,
 )
 from specgen.profiles import get_profile
-from specgen.stars import OutOfDomainWarning, fit_spectrum
+from specgen.stars import OutOfDomainWarning, fit_spectra, fit_spectrum
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 
@@ -68,6 +70,18 @@ def test_a_shifted_spectrum_gives_back_its_velocity(ci_emulator, truth, tmp_path
     assert abs(star.labels.labels[0, TEFF] - truth[1, TEFF]) < 3 * star.labels.uncertainties[0, TEFF]
 
 
+def test_stars_fitted_together_as_one_by_one(ci_emulator, truth, tmp_path):
+    for k, velocity in enumerate((-30.0, 25.0)):
+        write_ascii(tmp_path / f"star{k}.txt", ci_emulator, truth[k], seed=8 + k, velocity=velocity)
+    spectra = read_spectra(tmp_path)
+    together = fit_spectra(spectra, ci_emulator, fit_velocity=True, n_starts=2)
+    alone = fit_spectrum(spectra[1], ci_emulator, fit_velocity=True, n_starts=2)
+    assert together[1].velocity == pytest.approx(alone.velocity, abs=1e-6)
+    np.testing.assert_allclose(together[1].labels.labels, alone.labels.labels, rtol=1e-5)
+    assert [round(star.velocity) for star in together] == [-30, 25]
+    assert list(pd.concat([star.table() for star in together])["spectrum"]) == ["star0.txt", "star1.txt"]
+
+
 def test_the_velocity_scan_refuses_a_minimum_on_its_edge(ci_emulator, truth):
     template = ci_emulator.generate(truth[1])
     far = ObservedSpectrum(ci_emulator.wavelength * (1 + 300 / C_KM_S), template, np.full_like(template, SIGMA))
@@ -96,8 +110,9 @@ def test_cli_fits_the_gaia_example(ci_emulator, tmp_path):
         warnings.simplefilter("ignore", OutOfDomainWarning)
         assert main([*argv, "--json", str(tmp_path / "k93.json"), "--plot", str(tmp_path / "k93.png")]) == 0
     report = json.loads((tmp_path / "k93.json").read_text())
-    assert report["observed"]["source_id"] == 2052747119115620352 and report["observed"]["medium"] == "vacuum"
-    assert report["fixed"] == {"resolution": 11500.0}
+    (observed,) = report["observed"]
+    assert observed["source_id"] == 2052747119115620352 and observed["medium"] == "vacuum"
+    assert report["fits"][0]["held"] == "resolution" and report["fits"][0]["resolution"] == 11500.0
     assert report["fits"][0]["n_pixels"] == 2393  # model pixels inside the Gaia range, less those next to its NaN
     assert (tmp_path / "k93.png").stat().st_size > 10_000
     with pytest.raises(SystemExit), contextlib.redirect_stderr(io.StringIO()):
