@@ -91,9 +91,11 @@ notebooks: $(INSTALLED)
 	    -p profile "$(PROFILE)" --no-progress-bar --log-level WARNING
 	  echo "    done in $$((SECONDS - start)) s"
 	done
+	"$(BIN)/python" -m specgen.provenance --profile "$(PROFILE)"
 
 html: $(INSTALLED) $(MATHJAX)
-	@echo "==> jupyter-book build . -W (warnings are errors)"
+	@test -f book/_build_info/block.md || "$(BIN)/python" -m specgen.provenance --profile "$(PROFILE)"
+	echo "==> jupyter-book build . -W (warnings are errors)"
 	"$(BIN)/jupyter-book" build . -W --keep-going --all
 	echo "==> the book is at _build/html/index.html"
 

@@ -302,7 +302,7 @@ class Emulator:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         for name in MODELS:
-            getattr(self, name).save(tmp / f"{name}.keras")
+            _without_optimizer(getattr(self, name)).save(tmp / f"{name}.keras")
         ranges = [self.label_ranges[name] for name in self.label_names]
         np.savez(
             tmp / "arrays.npz",
@@ -482,3 +482,11 @@ def _load_if_usable(model_dir: Path, progress: bool) -> Emulator | None:
 def _jsonable_tree(value: Any) -> Any:
     """``value`` as it reads back from JSON (tuples become lists)."""
     return json.loads(json.dumps(value, default=_jsonable))
+
+
+def _without_optimizer(model: keras.Model) -> keras.Model:
+    """``model``'s layers and weights without its optimizer state, which would triple the saved
+    size (Adam and Adamax keep two moments per weight) and is never needed to generate."""
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy

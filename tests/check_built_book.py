@@ -14,6 +14,8 @@ For each page it checks that
 * nothing failed to load (HTTP >= 400, failed requests), the console shows no error and
   no script threw;
 * nothing was requested from outside 127.0.0.1 (the book must work offline: no CDN);
+* the front page shows the provenance block (profile, date, packages, device) and its
+  downloads answer;
 * MathJax (served from the book itself) started, every ``.math`` node holds a rendered
   ``mjx-container``, no TeX error (``mjx-merror``) is shown, and no raw ``\\(``, ``\\[``,
   ``$$`` or ``$...\\tex...$`` is left in the visible text outside code.
@@ -234,6 +236,32 @@ def check_index(browser, base: str, root: str, problems: list[str]) -> None:
         context.close()
 
 
+def check_build_info(browser, base: str, root: str, problems: list[str]) -> None:
+    """The front page shows the provenance block (profile, date, packages, device) and its
+    downloads (the trained generator, the grids' provenance) are served."""
+    where = {"name": f"{root} (provenance block)"}
+    context, page = new_page(browser, base, where, problems)
+    try:
+        page.goto(base + root + ".html", wait_until="load", timeout=60_000)
+        block = page.locator(".admonition", has_text="This build")
+        if block.count() != 1:
+            problems.append(f"{root}: no 'This build' provenance block on the front page")
+            return
+        text = block.inner_text()
+        for word in ("profile", "built", "device", "packages", "downloads"):
+            if word not in text:
+                problems.append(f"{root}: the provenance block does not say its {word}")
+        links = block.locator("a").evaluate_all("(links) => links.map((a) => a.href)")
+        if not any(link.endswith(".zip") for link in links):
+            problems.append(f"{root}: the provenance block has no link to the trained generator (.zip)")
+        for link in links:
+            status = page.request.fetch(link, method="HEAD").status
+            if status != 200:
+                problems.append(f"{root}: download {link} answers HTTP {status}")
+    finally:
+        context.close()
+
+
 def check_page(browser, base: str, docname: str, shots: Path, problems: list[str]) -> None:
     url = base + docname + ".html"
     where = {"name": docname}
@@ -344,6 +372,9 @@ def main(argv: list[str] | None = None) -> int:
             before = len(problems)
             check_index(browser, base, docnames[0], problems)
             tally("index.html (redirect)", before)
+            before = len(problems)
+            check_build_info(browser, base, docnames[0], problems)
+            tally("front page: provenance block and downloads", before)
             for name in docnames:
                 before = len(problems)
                 check_page(browser, base, name, args.screenshots, problems)
