@@ -40,6 +40,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from .timing import device_name  # noqa: E402
+
 FORMAT_VERSION = 1
 PAPER = "Gebran M., 2024, Generating stellar spectra using Neural Networks"
 MODELS = ("encoder", "decoder", "mapper")
@@ -170,6 +172,7 @@ class Emulator:
             "metrics": metrics,
             "history": history,
             "training_seconds": round(time.perf_counter() - started, 1),
+            "device": device_name(),
         }
         _say(progress, _metrics_line(metrics))
         return emulator
