@@ -35,7 +35,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export JUPYTER_PLATFORM_DIRS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help install book notebooks html test unit browser check-book clean distclean
+.PHONY: help install book notebooks html test unit browser check-book sweep clean distclean
 
 help:
 	@echo "specgen make targets (PROFILE=$(PROFILE), PYTHON=$(PYTHON)):"
@@ -44,6 +44,7 @@ help:
 	@echo "  make book        install + run the notebooks (papermill, -p profile PROFILE) + build _build/html"
 	@echo "  make notebooks   only run the notebooks;  make html: only build the HTML"
 	@echo "  make test        pytest + 'make book PROFILE=ci' + headless Chromium check of the HTML"
+	@echo "  make sweep       specgen sweep SWEEP=$(SWEEP) (papermill parameter sweep on dask, resumable)"
 	@echo "  make browser     install Debian's chromium with apt-get if it is missing"
 	@echo "  make clean       remove _build (keeps data/ and models/);  make distclean: also $(VENV), node_modules, _vendor"
 	@echo "Profiles: ci (minutes), demo (default, about an hour on 2 cores), paper (GPU or cluster)."
@@ -98,6 +99,11 @@ html: $(INSTALLED) $(MATHJAX)
 	echo "==> jupyter-book build . -W (warnings are errors)"
 	"$(BIN)/jupyter-book" build . -W --keep-going --all
 	echo "==> the book is at _build/html/index.html"
+
+# ---------------------------------------------------------------- sweeps
+SWEEP ?= book/sweeps/ci_latent.yaml
+sweep: install
+	@"$(BIN)/specgen" sweep "$(SWEEP)"
 
 # ---------------------------------------------------------------- tests
 test: install

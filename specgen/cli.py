@@ -11,6 +11,7 @@
     specgen validate --model model/ --train train.h5 --test test.h5 --json tab5.json   # Tab. 5
     specgen fit --model model/ --spectra obs.h5 --snr 50 --fix resolution=11500 --json fits.json
     specgen fit --model model/ --spectrum gaia_rvs.csv --json star.json --plot star.png   # an observed star
+    specgen sweep sweeps/latent.yaml && specgen sweep-report runs/latent                   # parameter sweeps
 """
 
 from __future__ import annotations
@@ -165,6 +166,30 @@ def _json_value(value):
     return value.item() if isinstance(value, np.generic) else str(value)
 
 
+def _sweep(args: argparse.Namespace) -> None:
+    from dataclasses import replace as with_changes
+
+    from .sweeps import Sweep, run_sweep
+
+    sweep = Sweep.read(args.spec)
+    changes = {key: value for key, value in (("workers", args.workers), ("scheduler", args.scheduler)) if value}
+    report = run_sweep(with_changes(sweep, **changes))
+    print(report.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(f"{(report['state'] == 'done').sum()} of {len(report)} points done; runs in {sweep.runs}")
+
+
+def _sweep_report(args: argparse.Namespace) -> None:
+    from .sweeps import sweep_report
+
+    report = sweep_report(args.runs)
+    if report.empty:
+        raise FileNotFoundError(f"no sweep points (*/status.json) under {args.runs}")
+    csv = args.csv or args.runs / "report.csv"
+    report.to_csv(csv, index=False)
+    print(report.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(f"wrote {csv}")
+
+
 def _fixed_label(text: str) -> tuple[str, float]:
     """``name=value`` → (name, value), for ``--fix resolution=11500``."""
     name, sep, value = text.partition("=")
@@ -310,6 +335,23 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--starts", type=int, default=8, help="starting points per spectrum (default 8)")
     fit.add_argument("--json", type=Path, help="also write the fits to this JSON file")
     fit.set_defaults(func=_fit)
+
+    sw = sub.add_parser(
+        "sweep",
+        help="run notebooks over a grid of papermill parameters on Dask (resumable)",
+        description="Run the notebooks of a sweep file at every combination of its axes, each point in its own "
+        "run directory, in parallel on a dask LocalCluster or a given scheduler. Points already done are not "
+        "redone; a failed point is recorded with its traceback and stops no other. See specgen.sweeps.",
+    )
+    sw.add_argument("spec", type=Path, help="sweep file (YAML)")
+    sw.add_argument("--workers", type=int, help="LocalCluster worker processes (default: the file's, else 2)")
+    sw.add_argument("--scheduler", help="dask scheduler address, e.g. of a dask-jobqueue SLURMCluster")
+    sw.set_defaults(func=_sweep)
+
+    rep = sub.add_parser("sweep-report", help="one table of every point of a sweep: parameters, state, metrics")
+    rep.add_argument("runs", type=Path, help="the sweep's run directory")
+    rep.add_argument("--csv", type=Path, help="write the table here (default: RUNS/report.csv)")
+    rep.set_defaults(func=_sweep_report)
     return parser
 
 
@@ -319,6 +361,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "fit" and (args.plot or args.fit_velocity) and not args.spectrum:
         parser.error("--plot and --fit-velocity need --spectrum")
     errors: tuple[type[Exception], ...] = (GridError, LabelError, SpectrumError, FileNotFoundError, KeyError)
+    if args.command == "sweep":
+        from .sweeps import SweepError
+
+        errors += (SweepError,)
     if args.command in ("train", "generate", "evaluate", "validate", "fit"):  # the commands that load TensorFlow
         from .emulator import EmulatorError
 

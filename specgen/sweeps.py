@@ -1,0 +1,204 @@
+"""Papermill parameter sweeps on Dask: every combination of some notebook parameters, one run
+directory each, resumable, with failures recorded and isolated.
+
+A sweep is a YAML file::
+
+    notebooks: [book/02_autoencoder.ipynb, book/04_generation.ipynb]   # run in order at each point
+    parameters: {profile: ci}                  # the same at every point
+    axes:                                      # every combination of these
+      max_epochs: [20, 60]
+      fine_tune: [true, false]
+    runs: runs/epochs                          # run directories go here (relative to the YAML file)
+    scheduler: null                            # a dask scheduler address; null: a LocalCluster
+    workers: 2                                 # LocalCluster worker processes
+    kernel: specgen                            # Jupyter kernel of the runs
+
+Each point runs in ``<runs>/<name>/``, its name made from its axis values (``fine_tune=false,
+max_epochs=20``). The notebooks get ``root=<point directory>`` besides the parameters, so their models
+land in the point's own ``models/``, while its ``data/`` links to the repository's grids (computed
+once). ``status.json`` records the outcome: ``done`` (with the seconds taken), or ``failed`` with the
+error and its traceback. Running the sweep again redoes only the points that are not ``done``.
+:func:`sweep_report` gathers every point's parameters, status and the test metrics of its trained
+generator into one table.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .profiles import project_root
+
+STATUS = "status.json"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.=,+-]")
+
+
+class SweepError(ValueError):
+    """A sweep file that cannot be run: says which key and why."""
+
+
+@dataclass(frozen=True)
+class Point:
+    """One combination of the axes: its ``name`` (also its directory) and its ``parameters``
+    (the fixed ones and its axis values)."""
+
+    name: str
+    parameters: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A parsed sweep file (see the module docstring); paths are absolute."""
+
+    notebooks: tuple[Path, ...]
+    runs: Path
+    axes: dict[str, list] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    scheduler: str | None = None
+    workers: int = 2
+    kernel: str = "specgen"
+    root: Path = field(default_factory=project_root)
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> Sweep:
+        import yaml
+
+        path = Path(path).resolve()
+        spec = yaml.safe_load(path.read_text()) or {}
+        known = {"notebooks", "runs", "axes", "parameters", "scheduler", "workers", "kernel"}
+        if unknown := sorted(set(spec) - known):
+            raise SweepError(f"{path}: unknown key(s) {unknown}; a sweep has {sorted(known)}")
+        notebooks = spec.get("notebooks")
+        if isinstance(notebooks, str):
+            notebooks = [notebooks]
+        if not notebooks:
+            raise SweepError(f"{path}: 'notebooks' must name at least one notebook")
+        axes = spec.get("axes") or {}
+        if not isinstance(axes, dict) or not all(isinstance(v, list) and v for v in axes.values()):
+            raise SweepError(f"{path}: 'axes' must map each parameter to a non-empty list of values")
+        if overlap := sorted(set(axes) & set(spec.get("parameters") or {})):
+            raise SweepError(f"{path}: {overlap} are both axes and fixed parameters")
+        root = project_root(path.parent)
+        return cls(
+            notebooks=tuple(_existing(root, nb, path) for nb in notebooks),
+            runs=(path.parent / spec.get("runs", path.stem)).resolve(),
+            axes=axes,
+            parameters=spec.get("parameters") or {},
+            scheduler=spec.get("scheduler"),
+            workers=int(spec.get("workers", 2)),
+            kernel=spec.get("kernel", "specgen"),
+            root=root,
+        )
+
+    def points(self) -> list[Point]:
+        """Every combination of the axes, in order, each named by its axis values."""
+        names = sorted(self.axes)
+        return [
+            Point(point_name(dict(zip(names, values))), {**self.parameters, **dict(zip(names, values))})
+            for values in itertools.product(*(self.axes[name] for name in names))
+        ]
+
+
+def point_name(values: dict[str, Any]) -> str:
+    """``a=1,b=x`` from axis values (sorted by name), safe as a directory name."""
+    text = ",".join(f"{key}={json.dumps(value) if not isinstance(value, str) else value}" for key, value in
+                    sorted(values.items()))
+    return _UNSAFE.sub("_", text) or "default"
+
+
+def run_sweep(sweep: Sweep, progress: bool = True) -> pd.DataFrame:
+    """Run every point of ``sweep`` not already done, in parallel on Dask; returns :func:`sweep_report`."""
+    from dask.distributed import Client, LocalCluster, as_completed
+    from tqdm import tqdm
+
+    points = sweep.points()
+    todo = [point for point in points if _state(sweep.runs / point.name) != "done"]
+    sweep.runs.mkdir(parents=True, exist_ok=True)
+    if todo:
+        cluster = None if sweep.scheduler else LocalCluster(
+            n_workers=sweep.workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+        )
+        with Client(sweep.scheduler or cluster) as client, tqdm(
+            total=len(points), initial=len(points) - len(todo), unit="point", desc="sweep", disable=not progress
+        ) as bar:
+            futures = [client.submit(run_point, sweep, point, key=f"sweep-{point.name}", pure=False) for point in todo]
+            for future in as_completed(futures):
+                future.result()
+                bar.update()
+        if cluster is not None:
+            cluster.close()
+    return sweep_report(sweep.runs)
+
+
+def run_point(sweep: Sweep, point: Point) -> str:
+    """Run the notebooks of ``sweep`` at ``point`` in its directory; record and return its state.
+    An exception is recorded in ``status.json``, never raised: one failed point stops no other."""
+    import papermill
+
+    where = sweep.runs / point.name
+    where.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    status: dict[str, Any] = {"name": point.name, "parameters": point.parameters}
+    try:
+        data = where / "data"
+        if not data.is_symlink():
+            data.symlink_to(sweep.root / "data", target_is_directory=True)
+        (where / "parameters.json").write_text(json.dumps(point.parameters, indent=1) + "\n")
+        for notebook in sweep.notebooks:
+            papermill.execute_notebook(
+                str(notebook),
+                str(where / notebook.name),
+                parameters={**point.parameters, "root": str(where)},
+                kernel_name=sweep.kernel,
+                cwd=str(sweep.root),
+                progress_bar=False,
+            )
+        status["state"] = "done"
+    except Exception as error:  # noqa: BLE001 - recorded, so that the other points go on
+        status |= {"state": "failed", "error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()}
+    status["seconds"] = round(time.perf_counter() - started, 1)
+    tmp = where / (STATUS + ".partial")
+    tmp.write_text(json.dumps(status, indent=1, default=str) + "\n")
+    tmp.replace(where / STATUS)
+    return status["state"]
+
+
+def sweep_report(runs: str | os.PathLike) -> pd.DataFrame:
+    """One row per point directory under ``runs``: its name, state, seconds, parameters, error (if
+    failed) and the test metrics of every generator it trained (``<profile>.gen_mae``, ...)."""
+    rows = []
+    for status_file in sorted(Path(runs).glob(f"*/{STATUS}")):
+        status = json.loads(status_file.read_text())
+        row = {"point": status["name"], "state": status["state"], "seconds": status.get("seconds")}
+        row |= status.get("parameters", {})
+        if status["state"] == "failed":
+            row["error"] = status.get("error")
+        for manifest in sorted(status_file.parent.glob("models/*/emulator/emulator.json")):
+            metrics = json.loads(manifest.read_text()).get("metrics", {}).get("test", {})
+            profile = manifest.parents[1].name
+            row |= {f"{profile}.{key}": value for key, value in metrics.items() if isinstance(value, (int, float))}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _state(where: Path) -> str | None:
+    try:
+        return json.loads((where / STATUS).read_text()).get("state")
+    except (OSError, ValueError):
+        return None
+
+
+def _existing(root: Path, notebook: str, spec: Path) -> Path:
+    path = (root / notebook).resolve()
+    if not path.is_file():
+        raise SweepError(f"{spec}: no notebook {notebook} (paths are relative to {root})")
+    return path

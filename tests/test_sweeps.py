@@ -1,0 +1,80 @@
+"""Papermill sweeps on Dask: expansion, names, failures kept apart, resume, the report."""
+
+import json
+
+import nbformat
+import pandas as pd
+import pytest
+
+from specgen.cli import main
+from specgen.sweeps import Sweep, SweepError, point_name, run_sweep, sweep_report
+
+NOTEBOOK = [
+    ("code", "shape = 'x'\nsize = 1\nroot = None", ["parameters"]),
+    # every execution leaves a line, so that a test can count how often a point ran
+    ("code", "import pathlib\nwith open(pathlib.Path(root) / 'executions.log', 'a') as log:\n    log.write('ran\\n')", []),
+    ("code", "if shape == 'broken':\n    raise ValueError(f'no such shape: {shape}')", []),
+]
+
+
+@pytest.fixture
+def spec(tmp_path):
+    """A sweep of a two-second notebook over 2 × 2 points, one of the shapes failing."""
+    (tmp_path / "_toc.yml").write_text("root: intro\n")  # marks tmp_path as the project root
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook = nbformat.v4.new_notebook(metadata={"kernelspec": kernel})
+    for kind, source, tags in NOTEBOOK:
+        notebook.cells.append(nbformat.v4.new_code_cell(source, metadata={"tags": tags}))
+    nbformat.write(notebook, tmp_path / "toy.ipynb")
+    path = tmp_path / "sweep.yaml"
+    path.write_text(
+        "notebooks: toy.ipynb\nparameters: {size: 3}\naxes:\n  shape: [round, broken]\n  seed: [1, 2]\n"
+        "runs: runs\nworkers: 2\nkernel: python3\n"
+    )
+    return path
+
+
+def executions(runs, point):
+    return (runs / point / "executions.log").read_text().count("ran")
+
+
+def test_points_are_every_combination_named_by_their_values(spec):
+    sweep = Sweep.read(spec)
+    assert [p.name for p in sweep.points()] == ["seed=1,shape=round", "seed=1,shape=broken",
+                                                "seed=2,shape=round", "seed=2,shape=broken"]
+    assert sweep.points()[0].parameters == {"size": 3, "seed": 1, "shape": "round"}
+    assert point_name({"latent": 10, "grid": "a/b c"}) == "grid=a_b_c,latent=10"
+
+
+def test_bad_sweep_files_are_refused(tmp_path, spec):
+    for text, message in [("notebooks: []\n", "at least one notebook"), ("notebooks: nope.ipynb\n", "no notebook"),
+                          ("notebooks: toy.ipynb\naxes: {a: 1}\n", "non-empty list"), ("notebok: x\n", "unknown key")]:
+        (tmp_path / "bad.yaml").write_text(text)
+        with pytest.raises(SweepError, match=message):
+            Sweep.read(tmp_path / "bad.yaml")
+
+
+def test_a_failed_point_is_recorded_and_stops_no_other_and_a_rerun_redoes_only_what_is_not_done(spec):
+    sweep = Sweep.read(spec)
+    report = run_sweep(sweep, progress=False).set_index("point")
+    assert report.loc["seed=1,shape=round", "state"] == "done" and report.loc["seed=2,shape=round", "state"] == "done"
+    assert report.loc["seed=1,shape=broken", "state"] == "failed"
+    assert "no such shape: broken" in report.loc["seed=1,shape=broken", "error"]
+    status = json.loads((sweep.runs / "seed=1,shape=broken" / "status.json").read_text())
+    assert status["traceback"].startswith("Traceback") and status["seconds"] > 0
+    assert (sweep.runs / "seed=1,shape=round" / "toy.ipynb").exists()
+
+    (sweep.runs / "seed=2,shape=round" / "status.json").unlink()  # as if killed while it ran
+    run_sweep(sweep, progress=False)
+    assert executions(sweep.runs, "seed=1,shape=round") == 1  # done: not redone
+    assert executions(sweep.runs, "seed=2,shape=round") == 2  # interrupted: redone
+    assert executions(sweep.runs, "seed=1,shape=broken") == 2  # failed: tried again
+
+
+def test_cli_sweep_and_report(spec, capsys):
+    assert main(["sweep", str(spec)]) == 0
+    csv = spec.parent / "report.csv"
+    assert main(["sweep-report", str(spec.parent / "runs"), "--csv", str(csv)]) == 0
+    table = pd.read_csv(csv)
+    assert sorted(table["state"]) == ["done", "done", "failed", "failed"] and set(table["size"]) == {3}
+    assert sweep_report(spec.parent / "runs").shape[0] == 4
