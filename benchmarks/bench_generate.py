@@ -23,10 +23,8 @@ SUN = {"teff": 5777.0, "logg": 4.44, "m_h": 0.0, "xi_t": 1.0, "vsini": 2.0, "res
 
 def time_generation(model: str, n_spectra: int, batch_size: int) -> dict[str, float]:
     """In a fresh process: seconds per spectrum and the process's peak memory (MiB)."""
-    import tensorflow as tf
-
     from specgen.emulator import Emulator
-    from specgen.timing import generation_seconds
+    from specgen.timing import device_name, generation_seconds
 
     emulator = Emulator.load(model)
     repeats = 5 if n_spectra <= 4096 else 2
@@ -36,7 +34,7 @@ def time_generation(model: str, n_spectra: int, batch_size: int) -> dict[str, fl
         "batch_size": batch_size,
         "seconds_per_spectrum": seconds / n_spectra,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "device": "GPU" if tf.config.list_physical_devices("GPU") else "CPU",
+        "device": device_name(),
     }
 
 
