@@ -110,8 +110,7 @@ class Sweep:
 
 def point_name(values: dict[str, Any]) -> str:
     """``a=1,b=x`` from axis values (sorted by name), safe as a directory name."""
-    text = ",".join(f"{key}={json.dumps(value) if not isinstance(value, str) else value}" for key, value in
-                    sorted(values.items()))
+    text = ",".join(f"{key}={_text(value)}" for key, value in sorted(values.items()))
     return _UNSAFE.sub("_", text) or "default"
 
 
@@ -188,6 +187,10 @@ def sweep_report(runs: str | os.PathLike) -> pd.DataFrame:
             row |= {f"{profile}.{key}": value for key, value in metrics.items() if isinstance(value, (int, float))}
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _state(where: Path) -> str | None:
