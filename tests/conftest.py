@@ -7,6 +7,7 @@ then reuses the same files, so nothing is computed twice.
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from specgen.profiles import get_profile
@@ -31,3 +32,20 @@ def ci_emulator():
         encoder_hidden=(128, 32), mapper_hidden=(128, 64), batch_size=16, validation_split=0.0, max_epochs=100, seed=0
     )
     return Emulator.fit(read_grid(get_profile("ci").data_dir(ROOT) / "train.h5"), config, progress=False)
+
+
+@pytest.fixture(scope="session")
+def central_rows():
+    """Three rows of the ci training grid, of three different stars, whose six labels all lie in the
+    middle 80 % of their ranges in that grid: spectra that a fit can reach from both sides (the rows
+    are in plan order, so they are the same every run)."""
+    from specgen.grid import read_grid
+
+    grid = read_grid(get_profile("ci").data_dir(ROOT) / "train.h5")
+    low, high = grid.labels.min(axis=0), grid.labels.max(axis=0)
+    fraction = (grid.labels - low) / (high - low)
+    central = np.flatnonzero(np.all((fraction > 0.1) & (fraction < 0.9), axis=1))
+    _, first_of_star = np.unique(grid.star_id[central], return_index=True)
+    rows = central[np.sort(first_of_star)]
+    assert len(rows) >= 3, f"only {len(rows)} stars with central labels in the ci grid"
+    return rows[:3].tolist()

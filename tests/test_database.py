@@ -76,6 +76,7 @@ def test_killed_synthesis_resumes_without_loss_or_duplicates(tmp_path):
     assert sorted(set(grid.star_id.tolist())) == sorted(kept)
     assert len(grid) == 2 * len(kept)
     assert len({row.tobytes() for row in grid.flux}) == len(grid)  # no duplicated spectrum
+    assert grid.star_id.tolist() == sorted(grid.star_id.tolist())  # plan order, whichever worker finished first
     np.testing.assert_array_equal(np.sort(grid.labels[:, 0]), np.sort(np.repeat(random_plan(4, 2, 11).intrinsic[kept, 0], 2)))
 
 

@@ -18,8 +18,6 @@ CI = Path(__file__).resolve().parents[1] / "data" / "ci"
 if not (CI / "train.h5").exists():
     pytest.skip(f"no ci grid in {CI} (make it with `specgen synth --profile ci`)", allow_module_level=True)
 
-#: Labels of three training spectra, away from the bounds of the ranges.
-ROWS = [6, 13, 30]
 SIGMA = 0.01  # S/N 100
 TEFF = 0
 
@@ -30,8 +28,9 @@ def emulator(ci_emulator):
 
 
 @pytest.fixture(scope="module")
-def truth():
-    return read_grid(CI / "train.h5").labels[ROWS]
+def truth(central_rows):
+    """Labels of three training spectra away from the edges of the ranges."""
+    return read_grid(CI / "train.h5").labels[central_rows]
 
 
 @pytest.fixture(scope="module")
@@ -107,10 +106,13 @@ def test_bad_input_is_refused_with_a_reason(emulator, observed):
 
 
 def test_a_spectrum_beyond_the_range_ends_on_the_bound(emulator, truth):
+    """Teff alone free (the other labels held at their true values), for a spectrum made 1000 K
+    below the training range: the best in-range Teff is the lower bound, and is flagged."""
     below = truth[2].copy()
     below[TEFF] = emulator.label_ranges["teff"].low - 1000
     cool = emulator.generate(below, allow_extrapolation=True)
-    result = fit_labels(cool + np.random.default_rng(2).normal(0, SIGMA, cool.shape), emulator, SIGMA)
+    others = {name: value for name, value in zip(emulator.label_names, below) if name != "teff"}
+    result = fit_labels(cool + np.random.default_rng(2).normal(0, SIGMA, cool.shape), emulator, SIGMA, fixed=others)
     assert result.at_bound[0, TEFF]
     assert result.labels[0, TEFF] >= emulator.label_ranges["teff"].low
     assert result.table()["teff_at_bound"].item()

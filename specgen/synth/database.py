@@ -184,7 +184,8 @@ def synthesize_grid(
     scheduler: str | None = None,
     progress: bool = True,
 ) -> SynthesisReport:
-    """Compute ``plan`` into the grid file ``path``, resuming it if it was interrupted.
+    """Compute ``plan`` into the grid file ``path``, resuming it if it was interrupted; rows are in
+    plan order whatever order the workers finish in.
 
     A complete file made by the same plan, code versions and line list is reused as it is; a
     file made otherwise raises :class:`~specgen.grid.GridError` rather than being overwritten.
@@ -216,13 +217,22 @@ def synthesize_grid(
                 disable=not progress, mininterval=10,
             ) as bar:
                 futures = [client.submit(synthesize_star, i, plan.labels(i), pure=False) for i in todo]
+                # Stars finish in any order; they are written in plan order, so that one plan (one seed)
+                # always gives the same file, row for row. Finished stars wait here for the ones before them.
+                waiting: dict[int, StarSpectra] = {}
+                order = iter(todo)
+                next_star = next(order, None)
                 for future in as_completed(futures):
                     star = future.result()
-                    out.append(star.flux, star.labels, star.star_id, _star_log(star, plan))
-                    done += 1
-                    rejected += star.rejected
-                    spectra += len(star.flux)
+                    waiting[star.star_id] = star
                     bar.update()
+                    while next_star in waiting:
+                        star = waiting.pop(next_star)
+                        out.append(star.flux, star.labels, star.star_id, _star_log(star, plan))
+                        done += 1
+                        rejected += star.rejected
+                        spectra += len(star.flux)
+                        next_star = next(order, None)
         out.finish()
     return SynthesisReport(path, done, rejected, spectra, time.perf_counter() - start, reused=False)
 
