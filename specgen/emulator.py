@@ -153,6 +153,7 @@ class Emulator:
             grid.flux.mean(axis=0),
         )
 
+        emulator.provenance = _provenance(grid, grid_path, config, emulator)  # the sizes evaluate() records
         grids = {"train": grid} | ({"test": test} if test is not None else {})
         metrics = {split: evaluate(emulator, g) for split, g in grids.items()}
         history = {"autoencoder": ae_history, "mapper": mapper_history}
@@ -166,7 +167,7 @@ class Emulator:
                 metrics[split] |= generator_metrics(g.flux, emulator.generate_like(g)) | {"before_fine_tune": before}
 
         emulator.provenance = {
-            **_provenance(grid, grid_path, config, emulator),
+            **emulator.provenance,
             "test_grid": None if test is None else {"path": test_path, "n_spectra": len(test)},
             "fine_tuned": fine_tune,
             "metrics": metrics,

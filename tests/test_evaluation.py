@@ -50,6 +50,8 @@ def test_every_number_is_there_finite_and_consistent(emulator, train, test_grid)
     assert json.loads(json.dumps(metrics, allow_nan=False)) == metrics
     assert "model" not in metrics and "test_grid" not in metrics  # given as objects, not paths
     assert (metrics["n_test"], metrics["n_train_spectra"], metrics["n_train_stars"]) == (16, 32, 8)
+    stored = emulator.provenance["metrics"]["train"]  # measured during training, kept in the artifact
+    assert (stored["n_test"], stored["n_train_spectra"], stored["n_train_stars"]) == (32, 32, 8)
     assert 0 < metrics["gen_median_abs"] <= metrics["gen_p99_abs"] <= metrics["gen_max_abs"]
     assert metrics["ae_mse"] <= metrics["ae_mae"] and metrics["ae_r2"] <= 1
     inside = (test_grid.labels >= train.labels.min(axis=0)) & (test_grid.labels <= train.labels.max(axis=0))
