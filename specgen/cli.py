@@ -192,7 +192,7 @@ def _sweep_report(args: argparse.Namespace) -> None:
 
 def _fixed_label(text: str) -> tuple[str, float]:
     """``name=value`` → (name, value), for ``--fix resolution=11500``."""
-    name, sep, value = text.partition("=")
+    name, _, value = text.partition("=")
     try:
         return name.strip(), float(value)
     except ValueError:

@@ -146,13 +146,13 @@ def _fit_in_rest_frame(spectra, velocity: np.ndarray, emulator: Emulator, option
 
 
 def _warn_out_of_domain(fits: list[SpectrumFit]) -> None:
-    edges = {
-        _name(fit.spectrum): [name for name, flag in zip(fit.labels.label_names, fit.labels.at_bound[0]) if flag]
+    edges = [
+        (_name(fit.spectrum), [name for name, flag in zip(fit.labels.label_names, fit.labels.at_bound[0]) if flag])
         for fit in fits
-    }
-    edges = {source: names for source, names in edges.items() if names}
+    ]
+    edges = [(source, names) for source, names in edges if names]
     if edges:
-        listed = "; ".join(f"{', '.join(names)} of {source}" for source, names in list(edges.items())[:5])
+        listed = "; ".join(f"{', '.join(names)} of {source}" for source, names in edges[:5])
         warnings.warn(
             f"{listed}{' and more' if len(edges) > 5 else ''} ended on the edge of the training range "
             f"({len(edges)} of {len(fits)} spectra): those stars are probably outside the model's domain, and these "

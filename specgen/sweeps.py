@@ -36,6 +36,7 @@ from typing import Any
 
 import pandas as pd
 
+from .parallel import dask_client
 from .profiles import project_root
 
 STATUS = "status.json"
@@ -116,25 +117,20 @@ def point_name(values: dict[str, Any]) -> str:
 
 def run_sweep(sweep: Sweep, progress: bool = True) -> pd.DataFrame:
     """Run every point of ``sweep`` not already done, in parallel on Dask; returns :func:`sweep_report`."""
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import as_completed
     from tqdm import tqdm
 
     points = sweep.points()
     todo = [point for point in points if _state(sweep.runs / point.name) != "done"]
     sweep.runs.mkdir(parents=True, exist_ok=True)
     if todo:
-        cluster = None if sweep.scheduler else LocalCluster(
-            n_workers=sweep.workers, threads_per_worker=1, processes=True, dashboard_address=":0"
-        )
-        with Client(sweep.scheduler or cluster) as client, tqdm(
+        with dask_client(sweep.workers, sweep.scheduler) as client, tqdm(
             total=len(points), initial=len(points) - len(todo), unit="point", desc="sweep", disable=not progress
         ) as bar:
             futures = [client.submit(run_point, sweep, point, key=f"sweep-{point.name}", pure=False) for point in todo]
             for future in as_completed(futures):
                 future.result()
                 bar.update()
-        if cluster is not None:
-            cluster.close()
     return sweep_report(sweep.runs)
 
 

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Mapping
 
 import numpy as np
 
 from ..grid import RVS_WAVELENGTH, GridAppender, GridError, read_attrs, read_star_log
 from ..labels import INTRINSIC_LABELS, LABEL_NAMES, TABLE1_RANGES, LabelRange, check_labels
+from ..parallel import dask_client
 from ..profiles import Profile
 from .atmospheres import AtmosphereError, compute_atmosphere
 from .broaden import observe
@@ -148,20 +148,6 @@ def _star_log(star: StarSpectra, plan: SynthesisPlan) -> dict[str, float | str]:
         "rejected": int(star.rejected),
         "note": star.note,
     }
-
-
-@contextmanager
-def dask_client(workers: int = 2, scheduler: str | None = None) -> Iterator:
-    """A dask.distributed client: on ``scheduler`` if given, else a local cluster of processes."""
-    from dask.distributed import Client, LocalCluster
-
-    if scheduler:
-        with Client(scheduler) as client:
-            yield client
-        return
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        with Client(cluster) as client:
-            yield client
 
 
 @dataclass(frozen=True)
