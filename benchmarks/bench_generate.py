@@ -24,7 +24,8 @@ SUN = {"teff": 5777.0, "logg": 4.44, "m_h": 0.0, "xi_t": 1.0, "vsini": 2.0, "res
 def time_generation(model: str, n_spectra: int, batch_size: int) -> dict[str, float]:
     """In a fresh process: seconds per spectrum and the process's peak memory (MiB)."""
     from specgen.emulator import Emulator
-    from specgen.timing import device_name, generation_seconds
+    from specgen.backend import device_name
+    from specgen.timing import generation_seconds
 
     emulator = Emulator.load(model)
     repeats = 5 if n_spectra <= 4096 else 2
@@ -55,6 +56,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="models/ci/emulator", help="saved emulator (default models/ci/emulator)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 64, 4096, 65536], help="spectra per run")
+    parser.add_argument(
+        "--no-radiative-transfer", action="store_true", help="skip the SME comparison (a machine without PySME)"
+    )
     args = parser.parse_args()
     if not (Path(args.model) / "emulator.json").exists():
         parser.error(f"no saved emulator at {args.model}: run `make book PROFILE=ci` or `specgen train` first")
@@ -62,21 +66,20 @@ def main() -> None:
     runs = [(n, n) for n in args.sizes] + [(n, 4096) for n in args.sizes if n > 4096]
     with multiprocessing.get_context("spawn").Pool(1, maxtasksperchild=1) as pool:
         generation = [pool.apply(time_generation, (args.model, n, b)) for n, b in runs]
-    rt = time_radiative_transfer()
-    fastest = min(run["seconds_per_spectrum"] for run in generation)
-    print(
-        json.dumps(
-            {
-                "generation": generation,
-                "radiative_transfer_seconds_sun": rt,
-                "speedup_single_spectrum": rt / generation[0]["seconds_per_spectrum"],
-                "speedup_best_batch": rt / fastest,
-                "model": args.model,
-                "machine": {"cpu": platform.processor() or platform.machine(), "python": platform.python_version()},
-            },
-            indent=2,
-        )
-    )
+    result = {
+        "generation": generation,
+        "model": args.model,
+        "machine": {"cpu": platform.processor() or platform.machine(), "python": platform.python_version()},
+    }
+    if not args.no_radiative_transfer:
+        rt = time_radiative_transfer()
+        fastest = min(run["seconds_per_spectrum"] for run in generation)
+        result |= {
+            "radiative_transfer_seconds_sun": rt,
+            "speedup_single_spectrum": rt / generation[0]["seconds_per_spectrum"],
+            "speedup_best_batch": rt / fastest,
+        }
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

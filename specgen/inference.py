@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
-from typing import Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -226,6 +226,8 @@ class _Objective:
         self.flux = np.repeat(flux, n_starts, axis=0)
         self.weight = np.repeat(weight, n_starts, axis=0)
         self._flux, self._weight = tf.constant(self.flux, tf.float32), tf.constant(self.weight, tf.float32)
+        signature = [tf.TensorSpec((None, len(emulator.label_names)), tf.float32)]
+        self.model = tf.function(emulator.network_flux, input_signature=signature)  # traced once, not eager
 
     @property
     def n_stars(self) -> int:
@@ -233,24 +235,24 @@ class _Objective:
 
     def chi2(self, u: tf.Tensor | np.ndarray) -> tf.Tensor:
         """χ² ``(n_rows,)`` for ``u`` ``(n_rows, n_free)``."""
-        model = self.emulator._generate_batch(self.box.network_input(u))
+        model = self.model(self.box.network_input(u))
         return tf.reduce_sum(self._weight * (self._flux - model) ** 2, axis=1)
 
     def linearise(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Model flux ``(n_rows, n_pix)`` and its Jacobian ``(n_rows, n_free, n_pix)`` in ``u``."""
-        return _linearise(self.emulator, self.box.network_input(u), self.box.u_tangents(u))
+        return _linearise(self.model, self.box.network_input(u), self.box.u_tangents(u))
 
 
-def _linearise(emulator: Emulator, x: tf.Tensor, tangents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Model flux ``(n, n_pix)`` at network input ``x`` ``(n, n_labels)``, and its derivatives
+def _linearise(model: Callable[[tf.Tensor], tf.Tensor], x: tf.Tensor, tangents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flux ``(n, n_pix)`` of ``model`` at network input ``x`` ``(n, n_labels)``, and its derivatives
     ``(n, k, n_pix)`` along ``tangents`` ``(n, k, n_labels)``: forward-mode differentiation, one
     pass with every row repeated once per tangent."""
     n, k = tangents.shape[:2]
     repeated = tf.repeat(x, k, axis=0)
     with tf.autodiff.ForwardAccumulator(repeated, tf.constant(tangents.reshape(n * k, -1), tf.float32)) as acc:
-        model = emulator._generate_batch(repeated)
-    jacobian = acc.jvp(model).numpy().reshape(n, k, -1)
-    return model.numpy()[::k].astype(np.float64), jacobian.astype(np.float64)
+        flux = model(repeated)
+    jacobian = acc.jvp(flux).numpy().reshape(n, k, -1)
+    return flux.numpy()[::k].astype(np.float64), jacobian.astype(np.float64)
 
 
 def _check_fixed(fixed: Mapping[str, float], emulator: Emulator) -> None:
@@ -357,7 +359,7 @@ def _levenberg_marquardt(objective: _Objective, u: np.ndarray) -> tuple[np.ndarr
 def _result(emulator: Emulator, box: _Box, u: np.ndarray, flux: np.ndarray, weight: np.ndarray) -> LabelFit:
     """The :class:`LabelFit` at the best ``u`` ``(n_stars, n_free)``."""
     labels = box.physical(u)
-    best_flux, jacobian = _linearise(emulator, box.network_input(u), box.label_tangents(len(u)))
+    best_flux, jacobian = _linearise(emulator.network_flux, box.network_input(u), box.label_tangents(len(u)))
     free_covariance, degenerate = _covariance(jacobian, weight)
     covariance = np.zeros((len(u), len(box.names), len(box.names)))
     covariance[:, box.free[:, None], box.free] = free_covariance

@@ -41,7 +41,7 @@ def package_versions() -> dict[str, str]:
 def write_build_info(profile: str, root: str | Path | None = None) -> Path:
     """Write ``book/_build_info/``: ``block.md`` (included by the front page), the saved generator of
     ``profile`` as a zip and the provenance of its train and test grids as JSON. Returns ``block.md``."""
-    from .timing import device_name
+    from .backend import device_name
 
     root = Path(root or project_root())
     prof = get_profile(profile)

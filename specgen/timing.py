@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import platform
 import time
 
 import numpy as np
@@ -22,22 +20,3 @@ def generation_seconds(emulator, n_spectra: int, *, batch_size: int = 4096, repe
         emulator.generate(labels, batch_size=batch_size)
         times.append(time.perf_counter() - start)
     return float(np.median(times))
-
-
-def device_name() -> str:
-    """Where TensorFlow computes: the first GPU's name (e.g. "NVIDIA H200"), else the CPU's
-    model and core count."""
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        return tf.config.experimental.get_device_details(gpus[0]).get("device_name", gpus[0].name)
-    return f"{_cpu_model()} ({os.cpu_count()} cores)"
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as info:
-            return next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from specgen.emulator import Emulator
-from specgen.timing import device_name
+from specgen.backend import device_name
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
 

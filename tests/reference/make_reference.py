@@ -16,7 +16,7 @@ import numpy as np
 from specgen.emulator import Emulator
 from specgen.grid import read_grid
 from specgen.training import TrainingConfig
-from specgen.timing import device_name
+from specgen.backend import device_name
 
 HERE = Path(__file__).resolve().parent
 CI = HERE.parents[1] / "data" / "ci"
