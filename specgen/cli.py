@@ -124,17 +124,18 @@ def _fit(args: argparse.Namespace) -> None:
 
     from .emulator import Emulator
     from .grid import read_grid
-    from .inference import fit_labels
+    from .inference import fit_labels, generator_error
     from .stars import fit_spectra
 
     emulator = Emulator.load(args.model)
-    options = {"fixed": dict(args.fix), "n_starts": args.starts, "progress": True}
+    model_error = None if args.model_error is None else generator_error(emulator, args.model_error)
+    options = {"fixed": dict(args.fix), "n_starts": args.starts, "progress": True, "model_error": model_error}
     if args.spectrum:
         spectra = read_spectra(args.spectrum)
         if args.plot and len(spectra) > 1:
             raise SpectrumError(f"--plot takes one spectrum; {args.spectrum} holds {len(spectra)}")
         stars = fit_spectra(spectra, emulator, snr=args.snr, fit_resolution=args.fit_resolution,
-                            fit_velocity=args.fit_velocity, **options)
+                            fit_velocity=args.fit_velocity, continuum_degree=args.continuum, **options)
         table = pd.concat([star.table() for star in stars], ignore_index=True)
         source = {"spectrum": str(args.spectrum.resolve()),
                   "observed": [{k: v for k, v in star.spectrum.meta.items() if k != "path"} for star in stars]}
@@ -154,6 +155,9 @@ def _fit(args: argparse.Namespace) -> None:
             "model": str(args.model.resolve()),
             **source,
             "snr": args.snr,
+            "model_error": None if args.model_error is None else str(args.model_error.resolve()),
+            "median_model_error": None if model_error is None else float(np.median(model_error)),
+            "continuum_degree": args.continuum,
             "fixed": dict(args.fix),
             "label_units": emulator.provenance.get("label_units", {}),
             "fits": table.to_dict(orient="records"),
@@ -197,6 +201,13 @@ def _fixed_label(text: str) -> tuple[str, float]:
         return name.strip(), float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"--fix takes name=value, e.g. resolution=11500, not {text!r}") from None
+
+
+def _degree(text: str) -> int:
+    """A polynomial degree, 0 or more, for ``--continuum``."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"--continuum takes a degree 0, 1, 2, ..., not {text!r}")
+    return int(text)
 
 
 def _spectra_file(text: str) -> Path:
@@ -314,8 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="labels of spectra fitted through the generator (χ² with TensorFlow gradients)",
         description="Fit one observed spectrum (resampled onto the model's wavelengths, in air), or every "
         "spectrum of a grid file, by minimising χ² through decoder∘mapper from several starts inside the training "
-        "ranges; uncertainties from the curvature. A label flagged at_bound sits on the edge of the training "
-        "range: the star is probably outside the model's domain.",
+        "ranges; uncertainties from the curvature (the noise, and with --model-error the generator's own error). "
+        "A label flagged at_bound sits on the edge of the training range: the star is probably outside the "
+        "model's domain.",
     )
     fit.add_argument("--model", type=Path, required=True, help="saved emulator directory")
     what = fit.add_mutually_exclusive_group(required=True)
@@ -329,6 +341,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="fit the resolution even when the instrument's is known (Gaia RVS: 11,500)")
     fit.add_argument("--fit-velocity", action="store_true",
                      help="with --spectrum: also measure the radial velocity (spectra not in the rest frame)")
+    fit.add_argument("--model-error", type=Path, metavar="GRID.h5",
+                     help="add the generator's own error per pixel to σ in quadrature: the RMS of generated − "
+                     "radiative-transfer flux over this grid's spectra (held out from training, not the stars fitted)")
+    fit.add_argument("--continuum", type=_degree, metavar="DEGREE",
+                     help="with --spectrum: multiply the model by a Legendre polynomial of this degree in wavelength, "
+                     "fitted with the labels (a low-order continuum correction)")
     fit.add_argument("--plot", type=Path, help="with --spectrum: save the observed and best-fit spectra to this image")
     fit.add_argument("--fix", action="append", default=[], type=_fixed_label, metavar="NAME=VALUE",
                      help="hold a label fixed, e.g. --fix resolution=11500 (repeatable)")
@@ -358,8 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "fit" and (args.plot or args.fit_velocity) and not args.spectrum:
-        parser.error("--plot and --fit-velocity need --spectrum")
+    if args.command == "fit" and (args.plot or args.fit_velocity or args.continuum is not None) and not args.spectrum:
+        parser.error("--plot, --fit-velocity and --continuum need --spectrum")
     errors: tuple[type[Exception], ...] = (GridError, LabelError, SpectrumError, FileNotFoundError, KeyError)
     if args.command == "sweep":
         from .sweeps import SweepError

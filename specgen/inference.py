@@ -13,7 +13,16 @@ curved valleys of χ², e.g. vsini against resolution); per star the start with 
 Uncertainties come from the curvature there: the Gauss–Newton covariance ``(Jᵀ W J)⁻¹`` with
 ``J = ∂F_model/∂labels`` and ``W = 1/σ²``.
 
+σ is the observation's noise, to which the generator's own error (``model_error``, per pixel) can
+be added in quadrature, σ² = σ_obs² + σ_model²: without it a generator whose errors exceed the
+noise gives uncertainties that are too small. :func:`generator_error` measures σ_model as the
+RMS of generated − radiative-transfer flux over spectra the generator was not trained on. It
+treats the generator's errors as independent between pixels, which they are not: the
+uncertainties grow towards honest ones, without reaching them for a generator as coarse as ci's.
+
     fit = fit_labels(flux, "models/ci/emulator", sigma=0.01, fixed={"resolution": 11500})
+    error = generator_error("models/ci/emulator", "data/ci/test.h5")   # σ_model (n_pix,), continuum units
+    fit = fit_labels(flux, "models/ci/emulator", sigma=0.01, model_error=error)
     fit.table()  # teff, teff_err, teff_at_bound, ..., chi2_dof, n_pixels, degenerate
 
 Flux is continuum-normalised, on the emulator's wavelength grid; labels are in the grid's units
@@ -31,6 +40,8 @@ import pandas as pd
 from scipy.special import expit
 
 from .emulator import Emulator
+from .evaluation import _check_wavelengths
+from .grid import Grid, as_grid
 from .labels import LABEL_UNITS, LabelError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -61,8 +72,8 @@ class LabelFit:
     ``n_pixels`` (pixels used) are per star; ``at_bound`` marks free labels within
     :data:`BOUND_FRACTION` of the range width of a bound of the training range: the spectrum
     asks for a value the emulator cannot give, and the uncertainty there means little. The
-    uncertainties count the noise only, not the emulator's own errors: where ``chi2_dof`` is well
-    above 1, they are too small.
+    uncertainties count the noise, and the emulator's own errors only where the fit was given a
+    ``model_error``: without it, where ``chi2_dof`` is well above 1, they are too small.
     ``best_flux`` is the model spectrum at ``labels``, ``(n_stars, n_pix)``.
     """
 
@@ -110,6 +121,7 @@ def fit_labels(
     model: Emulator | str | os.PathLike,
     sigma: float | np.ndarray,
     *,
+    model_error: np.ndarray | None = None,
     fixed: Mapping[str, float] | None = None,
     n_starts: int = 8,
     seed: int = 0,
@@ -122,7 +134,9 @@ def fit_labels(
     ``flux`` is ``(n_pix,)`` for one star or ``(n_stars, n_pix)``, continuum-normalised, on the
     wavelength grid of ``model`` (an :class:`Emulator` or the directory of a saved one).
     ``sigma`` is the 1σ flux uncertainty per pixel: a scalar, ``(n_pix,)`` or ``(n_stars, n_pix)``.
-    Pixels with non-finite flux or non-finite or non-positive ``sigma`` are left out. ``fixed``
+    Pixels with non-finite flux or non-finite or non-positive ``sigma`` are left out. ``model_error``
+    ``(n_pix,)`` is the generator's own 1σ error per pixel (continuum units, :func:`generator_error`),
+    added to ``sigma`` in quadrature in χ² and in the uncertainties; None counts the noise only. ``fixed``
     holds labels at given values, e.g. ``{"resolution": 11500}`` for Gaia RVS; the other labels are
     fitted within the training ranges.
 
@@ -133,13 +147,14 @@ def fit_labels(
     has a star axis, also for one spectrum.
 
     Raises :class:`LabelError` for an unknown fixed label or a fixed value outside the training
-    range, and ValueError for flux or ``sigma`` of the wrong shape or too few usable pixels.
+    range, and ValueError for flux, ``sigma`` or ``model_error`` of the wrong shape, a negative or
+    non-finite ``model_error``, or too few usable pixels.
     """
     emulator = model if isinstance(model, Emulator) else Emulator.load(model)
     if n_starts < 1 or max_steps < 1:
         raise ValueError(f"n_starts and max_steps must be at least 1, got {n_starts} and {max_steps}")
     box = _Box.of(emulator, fixed or {})
-    observed, weight = _observations(flux, sigma, emulator.n_pix, box.n_free)
+    observed, weight = _observations(flux, sigma, model_error, emulator.n_pix, box.n_free)
     starts = box.starts(n_starts, seed)
     stars_per_batch = max(1, batch_size // n_starts)
     u = np.concatenate([
@@ -147,6 +162,18 @@ def fit_labels(
         for rows in _slices(len(observed), stars_per_batch)
     ])
     return _result(emulator, box, u, observed, weight)
+
+
+def generator_error(model: Emulator | str | os.PathLike, grid: Grid | str | os.PathLike) -> np.ndarray:
+    """The generator's own 1σ error per pixel, ``(n_pix,)`` in units of the continuum: the RMS over
+    the spectra of ``grid`` (radiative transfer, a grid file or a :class:`Grid` on the model's
+    wavelengths) of the flux generated at their labels minus theirs. The ``model_error`` of
+    :func:`fit_labels`. Use spectra the generator was not trained on (a test grid), and not the
+    star being fitted; rows outside the training ranges are extrapolated and count."""
+    emulator = model if isinstance(model, Emulator) else Emulator.load(model)
+    grid, _ = as_grid(grid)
+    _check_wavelengths(emulator, grid)
+    return np.sqrt(np.mean((emulator.generate_like(grid) - grid.flux.astype(np.float64)) ** 2, axis=0))
 
 
 @dataclass(frozen=True)
@@ -243,7 +270,9 @@ class _Objective:
         return _linearise(self.model, self.box.network_input(u), self.box.u_tangents(u))
 
 
-def _linearise(model: Callable[[tf.Tensor], tf.Tensor], x: tf.Tensor, tangents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _linearise(
+    model: Callable[[tf.Tensor], tf.Tensor], x: tf.Tensor, tangents: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Flux ``(n, n_pix)`` of ``model`` at network input ``x`` ``(n, n_labels)``, and its derivatives
     ``(n, k, n_pix)`` along ``tangents`` ``(n, k, n_labels)``: forward-mode differentiation, one
     pass with every row repeated once per tangent."""
@@ -271,9 +300,10 @@ def _check_fixed(fixed: Mapping[str, float], emulator: Emulator) -> None:
 
 
 def _observations(
-    flux: np.ndarray, sigma: float | np.ndarray, n_pix: int, n_free: int
+    flux: np.ndarray, sigma: float | np.ndarray, model_error: np.ndarray | None, n_pix: int, n_free: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(flux with masked pixels set to 0, weights 1/σ² with 0 for masked pixels), both ``(n_stars, n_pix)``."""
+    """(flux with masked pixels set to 0, weights 1/(σ² + σ_model²) with 0 for masked pixels), both
+    ``(n_stars, n_pix)``."""
     flux = np.asarray(flux, dtype=np.float64)
     if flux.ndim == 1:
         flux = flux[np.newaxis]
@@ -294,8 +324,18 @@ def _observations(
             f"star {first} has {n_usable[first]} usable pixels (finite flux, finite positive sigma), "
             f"not more than the {n_free} free labels"
         )
-    weight = np.where(usable, 1 / np.where(usable, sigma, 1.0) ** 2, 0.0)
-    return np.where(usable, flux, 0.0), weight
+    variance = np.where(usable, sigma, 1.0) ** 2 + _model_variance(model_error, n_pix)
+    return np.where(usable, flux, 0.0), np.where(usable, 1 / variance, 0.0)
+
+
+def _model_variance(model_error: np.ndarray | None, n_pix: int) -> np.ndarray | float:
+    """σ_model² ``(n_pix,)``, or 0 without a model error."""
+    if model_error is None:
+        return 0.0
+    model_error = np.asarray(model_error, dtype=np.float64)
+    if model_error.shape != (n_pix,) or not np.all(np.isfinite(model_error) & (model_error >= 0)):
+        raise ValueError(f"model_error must be ({n_pix},), finite and non-negative, got shape {model_error.shape}")
+    return model_error**2
 
 
 def _slices(n: int, size: int) -> list[slice]:

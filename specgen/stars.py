@@ -2,13 +2,16 @@
 
 :func:`fit_spectrum` reads a spectrum (:func:`specgen.observed.read_spectrum`), holds the
 instrument's resolution when it is known, optionally measures the radial velocity against the
-best-fitting model and refits in the rest frame, and fits the labels with
-:func:`specgen.inference.fit_labels`. A label that ends on an edge of the training range raises
-an :class:`OutOfDomainWarning`: the star is probably outside the model's domain.
+best-fitting model and refits in the rest frame, optionally corrects the continuum by a
+low-order polynomial, and fits the labels with :func:`specgen.inference.fit_labels`, the
+generator's own error (:func:`specgen.inference.generator_error`) added to the noise when given.
+A label that ends on an edge of the training range raises an :class:`OutOfDomainWarning`: the
+star is probably outside the model's domain.
 
     result = fit_spectrum(EXAMPLE_SPECTRUM, "models/demo/emulator")
     result.table()     # teff, teff_err, teff_at_bound, ..., chi2_dof, n_pixels, velocity, velocity_err
-    results = fit_spectra(read_spectra("my_gaia_stars/"), "models/demo/emulator", progress=True)
+    error = generator_error(emulator, "data/demo/test.h5")     # σ_model per pixel, continuum units
+    results = fit_spectra(read_spectra("my_gaia_stars/"), emulator, model_error=error, continuum_degree=1)
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from numpy.polynomial import Legendre
 
 from .emulator import Emulator
 from .inference import LabelFit, fit_labels
@@ -28,6 +32,8 @@ from .observed import ObservedSpectrum, SpectrumError, measure_velocity, read_sp
 
 #: Label fit → velocity against its best model → refit in the rest frame, this many times.
 VELOCITY_ITERATIONS = 2
+#: Label fit → continuum polynomial against its best model → refit, this many times.
+CONTINUUM_ITERATIONS = 3
 
 
 class OutOfDomainWarning(UserWarning):
@@ -36,10 +42,13 @@ class OutOfDomainWarning(UserWarning):
 
 @dataclass(frozen=True)
 class SpectrumFit:
-    """The fit of one observed spectrum: ``labels`` (a one-star :class:`LabelFit`), the observed
-    ``flux`` and ``sigma`` on the model's wavelengths in the rest frame (NaN and ∞ where masked),
-    the radial ``velocity`` and ``velocity_err`` (km/s; 0 and NaN when not fitted), and the
-    ``spectrum`` as read."""
+    """The fit of one observed spectrum: ``labels`` (a one-star :class:`LabelFit`, whose
+    ``best_flux`` is the generator's, without the continuum correction), the observed ``flux`` and
+    its noise ``sigma`` on the model's ``wavelength`` (Å, air) in the rest frame (NaN and ∞ where
+    masked), the radial ``velocity`` and ``velocity_err`` (km/s; 0 and NaN when not fitted), the
+    ``spectrum`` as read, the generator's own error ``model_error`` per pixel (continuum units; 0
+    when not given) and the ``continuum`` polynomial the model was multiplied by (None when not
+    fitted; its domain is the wavelength range of the fitted pixels)."""
 
     labels: LabelFit
     flux: np.ndarray
@@ -47,17 +56,41 @@ class SpectrumFit:
     velocity: float
     velocity_err: float
     spectrum: ObservedSpectrum
+    wavelength: np.ndarray
+    model_error: np.ndarray
+    continuum: Legendre | None
+
+    @property
+    def continuum_flux(self) -> np.ndarray:
+        """The continuum correction on :attr:`wavelength`: 1 where none was fitted."""
+        return _continuum_flux(self.continuum, self.wavelength)
 
     @property
     def best_flux(self) -> np.ndarray:
-        """The generated spectrum at the fitted labels, on the model's wavelengths."""
-        return self.labels.best_flux[0]
+        """The generated spectrum at the fitted labels times the continuum correction, on :attr:`wavelength`."""
+        return self.labels.best_flux[0] * self.continuum_flux
+
+    @property
+    def sigma_total(self) -> np.ndarray:
+        """The σ of the fit: noise and the generator's error in quadrature, √(σ² + (continuum·σ_model)²)."""
+        return np.hypot(self.sigma, self.continuum_flux * self.model_error)
 
     def table(self) -> pd.DataFrame:
-        """One row: ``spectrum`` (file name and source), the labels' table (:meth:`LabelFit.table`),
-        ``held`` (the labels held fixed), ``velocity`` and ``velocity_err``."""
+        """One row: ``spectrum`` (file name and source), the labels' table (:meth:`LabelFit.table`,
+        ``chi2_dof`` also counting the continuum's coefficients as parameters), ``held`` (the labels
+        held fixed), ``velocity`` and ``velocity_err``, and with a continuum correction its Legendre
+        coefficients ``continuum_c0``, ``continuum_c1``, ... (x from −1 to 1 over ``continuum_from``
+        to ``continuum_to``, Å)."""
+        coefficients = () if self.continuum is None else self.continuum.coef
+        continuum = {f"continuum_c{k}": c for k, c in enumerate(coefficients)}
+        if self.continuum is not None:
+            continuum |= dict(zip(("continuum_from", "continuum_to"), self.continuum.domain))
         row = self.labels.table().assign(
-            held=",".join(self.labels.fixed), velocity=self.velocity, velocity_err=self.velocity_err
+            chi2_dof=self.labels.chi2 / (self.labels.dof - len(coefficients)),
+            held=",".join(self.labels.fixed),
+            velocity=self.velocity,
+            velocity_err=self.velocity_err,
+            **continuum,
         )
         return row.assign(spectrum=_name(self.spectrum))[["spectrum", *row.columns]]
 
@@ -67,7 +100,7 @@ def fit_spectrum(
 ) -> SpectrumFit:
     """Fit the labels of one observed spectrum (an :class:`~specgen.observed.ObservedSpectrum` or a
     file for :func:`~specgen.observed.read_spectrum`): :func:`fit_spectra` for one star, with the
-    same keyword ``options`` (``snr``, ``fixed``, ``fit_resolution``, ``fit_velocity``, ...)."""
+    same keyword ``options`` (``snr``, ``model_error``, ``continuum_degree``, ``fixed``, ``fit_velocity``, ...)."""
     spectrum = spectrum if isinstance(spectrum, ObservedSpectrum) else read_spectrum(spectrum)
     return fit_spectra([spectrum], model, **options)[0]
 
@@ -77,10 +110,12 @@ def fit_spectra(
     model: Emulator | str | os.PathLike,
     *,
     snr: float | None = None,
+    model_error: np.ndarray | None = None,
     fixed: Mapping[str, float] | None = None,
     fit_resolution: bool = False,
     fit_velocity: bool = False,
     velocity_limit: float = 500.0,
+    continuum_degree: int | None = None,
     n_starts: int = 8,
     seed: int = 0,
     progress: bool = False,
@@ -90,34 +125,79 @@ def fit_spectra(
 
     Each spectrum is resampled onto the model's wavelengths; pixels outside its range or next to
     missing ones are left out. σ is the file's flux error, or 1/``snr`` where ``snr`` is given
-    (needed when a file has no errors). When the instrument's resolution is known (Gaia RVS:
-    11,500) and the model has a ``resolution`` label, that label is held at it unless
-    ``fit_resolution``; ``fixed`` holds other labels (or overrides it). With ``fit_velocity`` each
-    radial velocity (within ±``velocity_limit`` km/s) is measured against the star's best model
-    and the labels refitted in the rest frame, :data:`VELOCITY_ITERATIONS` times. Labels that end
-    on an edge of the training range give one :class:`OutOfDomainWarning` naming the stars.
+    (needed when a file has no errors). ``model_error`` ``(n_pix,)``, the generator's own 1σ error
+    per pixel (continuum units, :func:`~specgen.inference.generator_error`), is added to σ in
+    quadrature, so that the uncertainties count it; None counts the noise only. When the
+    instrument's resolution is known (Gaia RVS: 11,500) and the model has a ``resolution`` label,
+    that label is held at it unless ``fit_resolution``; ``fixed`` holds other labels (or overrides
+    it). With ``fit_velocity`` each radial velocity (within ±``velocity_limit`` km/s) is measured
+    against the star's best model and the labels refitted in the rest frame. With
+    ``continuum_degree`` the model is multiplied by a Legendre polynomial of that degree in
+    wavelength (:func:`fit_continuum`), solved against the best model and the labels refitted.
+    Either is repeated :data:`VELOCITY_ITERATIONS` or :data:`CONTINUUM_ITERATIONS` times, the
+    larger when both are asked for. Labels that end on an edge of the training range give one
+    :class:`OutOfDomainWarning` naming the stars.
     """
+    if continuum_degree is not None and continuum_degree < 0:
+        raise ValueError(f"continuum_degree must be 0 or more, got {continuum_degree}")
     emulator = model if isinstance(model, Emulator) else Emulator.load(model)
+    wavelength = emulator.wavelength
     spectra = [_with_errors(spectrum, snr) for spectrum in spectra]
+    error = np.zeros(emulator.n_pix) if model_error is None else np.asarray(model_error, dtype=np.float64)
+    iterations = max(
+        VELOCITY_ITERATIONS if fit_velocity else 0, CONTINUUM_ITERATIONS if continuum_degree is not None else 0
+    )
     fits: list[SpectrumFit | None] = [None] * len(spectra)
     for resolution, members in _by_resolution(spectra, emulator, fit_resolution).items():
         held = {} if resolution is None else {"resolution": resolution}
-        options = {"fixed": held | dict(fixed or {}), "n_starts": n_starts, "seed": seed, "progress": progress}
+        options = {
+            "model_error": model_error, "fixed": held | dict(fixed or {}), "n_starts": n_starts, "seed": seed,
+            "progress": progress,
+        }
         group = [spectra[i] for i in members]
         velocity, velocity_err = np.zeros(len(group)), np.full(len(group), np.nan)
-        labels, flux, sigma = _fit_in_rest_frame(group, velocity, emulator, options)
-        for _ in range(VELOCITY_ITERATIONS if fit_velocity else 0):
-            measured = [
-                measure_velocity(spectrum, emulator.wavelength, best, limit=velocity_limit)
-                for spectrum, best in zip(group, labels.best_flux)
-            ]
-            velocity, velocity_err = np.array(measured).T
-            labels, flux, sigma = _fit_in_rest_frame(group, velocity, emulator, options)
+        continua: list[Legendre | None] = [None] * len(group)
+        flux, sigma = _rest_frame(group, velocity, wavelength)
+        labels = fit_labels(flux, emulator, sigma, **options)
+        for _ in range(iterations):
+            if fit_velocity:
+                best = labels.best_flux * _continua_flux(continua, wavelength)
+                measured = [measure_velocity(s, wavelength, b, limit=velocity_limit) for s, b in zip(group, best)]
+                velocity, velocity_err = np.array(measured).T
+                flux, sigma = _rest_frame(group, velocity, wavelength)
+            if continuum_degree is not None:
+                continua = [
+                    fit_continuum(wavelength, f, s, m, continuum_degree, error)
+                    for f, s, m in zip(flux, sigma, labels.best_flux)
+                ]
+            # χ² of F against P·M with σ² + (P·σ_model)² is that of F/P against M with (σ/P)² + σ_model²
+            scale = _continua_flux(continua, wavelength)
+            labels = fit_labels(flux / scale, emulator, sigma / scale, **options)
         for k, i in enumerate(members):
-            star = labels.star(k)
-            fits[i] = SpectrumFit(star, flux[k], sigma[k], float(velocity[k]), float(velocity_err[k]), group[k])
+            fits[i] = SpectrumFit(
+                labels.star(k), flux[k], sigma[k], float(velocity[k]), float(velocity_err[k]), group[k],
+                wavelength, error, continua[k],
+            )
     _warn_out_of_domain(fits)
     return fits
+
+
+def fit_continuum(
+    wavelength: np.ndarray,
+    flux: np.ndarray,
+    sigma: np.ndarray,
+    model: np.ndarray,
+    degree: int,
+    model_error: np.ndarray | float = 0.0,
+) -> Legendre:
+    """The Legendre polynomial P of ``degree`` in ``wavelength`` (Å) that minimises
+    Σ (flux − P·model)² / (σ² + σ_model²) over the usable pixels (finite flux, finite positive σ):
+    weighted linear least squares of flux/model. Its domain is the wavelength range of those pixels
+    (x = −1 at the bluest, +1 at the reddest); ``P.coef`` are the coefficients, lowest degree first."""
+    usable = np.isfinite(flux) & np.isfinite(sigma) & (sigma > 0)
+    variance = sigma**2 + np.broadcast_to(model_error, sigma.shape) ** 2
+    weight = model[usable] / np.sqrt(variance[usable])  # (flux/model − P)·model/σ = (flux − P·model)/σ
+    return Legendre.fit(wavelength[usable], flux[usable] / model[usable], degree, w=weight)
 
 
 def _with_errors(spectrum: ObservedSpectrum, snr: float | None) -> ObservedSpectrum:
@@ -138,11 +218,19 @@ def _by_resolution(spectra, emulator: Emulator, fit_resolution: bool) -> dict[fl
     return groups
 
 
-def _fit_in_rest_frame(spectra, velocity: np.ndarray, emulator: Emulator, options: dict):
-    """(LabelFit, flux, σ) of ``spectra`` moved to rest by ``velocity`` (km/s) and resampled."""
-    resampled = [spectrum.shifted(v).on_grid(emulator.wavelength) for spectrum, v in zip(spectra, velocity)]
+def _rest_frame(spectra, velocity: np.ndarray, wavelength: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flux and σ ``(n, n_pix)`` of ``spectra`` moved to rest by ``velocity`` (km/s) and resampled."""
+    resampled = [spectrum.shifted(v).on_grid(wavelength) for spectrum, v in zip(spectra, velocity)]
     flux, sigma = (np.array(arrays) for arrays in zip(*resampled))
-    return fit_labels(flux, emulator, sigma, **options), flux, sigma
+    return flux, sigma
+
+
+def _continuum_flux(continuum: Legendre | None, wavelength: np.ndarray) -> np.ndarray:
+    return np.ones_like(wavelength) if continuum is None else continuum(wavelength)
+
+
+def _continua_flux(continua: Sequence[Legendre | None], wavelength: np.ndarray) -> np.ndarray:
+    return np.array([_continuum_flux(continuum, wavelength) for continuum in continua])
 
 
 def _warn_out_of_domain(fits: list[SpectrumFit]) -> None:
@@ -171,7 +259,8 @@ def chi2_map(
     star: SpectrumFit, model: Emulator, x: str, y: str, n: int = 41
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """χ² of ``star``'s rest-frame spectrum on an ``n`` × ``n`` grid of labels ``x`` and ``y`` across
-    their training ranges, every other label held at its best value: a profile of the χ² landscape.
+    their training ranges, every other label held at its best value (and the continuum correction
+    and σ of the fit kept): a profile of the χ² landscape.
 
     Returns the ``x`` values ``(n,)``, the ``y`` values ``(n,)`` and χ² ``(n, n)`` indexed [y, x]."""
     names = star.labels.label_names
@@ -181,5 +270,6 @@ def chi2_map(
     labels[:, names.index(x)] = np.tile(xs, n)
     labels[:, names.index(y)] = np.repeat(ys, n)
     usable = np.isfinite(star.flux) & np.isfinite(star.sigma)
-    residual = (model.generate(labels)[:, usable] - star.flux[usable]) / star.sigma[usable]
+    generated = model.generate(labels)[:, usable] * star.continuum_flux[usable]
+    residual = (generated - star.flux[usable]) / star.sigma_total[usable]
     return xs, ys, np.sum(residual**2, axis=1).reshape(n, n)

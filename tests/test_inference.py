@@ -1,13 +1,14 @@
 """fit_labels(): labels back from spectra through the emulator, on an emulator of the real ci grid."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from specgen.emulator import Emulator
-from specgen.grid import read_grid
-from specgen.inference import fit_labels
+from specgen.grid import GridError, read_grid
+from specgen.inference import fit_labels, generator_error
 from specgen.labels import LabelError
 from specgen.training import TrainingConfig
 
@@ -103,6 +104,9 @@ def test_bad_input_is_refused_with_a_reason(emulator, observed):
         fit_labels(observed, emulator, SIGMA, fixed={"R": 11500})
     with pytest.raises(LabelError, match="outside the training range"):
         fit_labels(observed, emulator, SIGMA, fixed={"resolution": 80000})
+    for wrong in (np.full(3999, SIGMA), np.full(4000, -SIGMA), np.full(4000, np.nan)):
+        with pytest.raises(ValueError, match="model_error must be"):
+            fit_labels(observed, emulator, SIGMA, model_error=wrong)
 
 
 def test_a_spectrum_beyond_the_range_ends_on_the_bound(emulator, truth):
@@ -116,6 +120,29 @@ def test_a_spectrum_beyond_the_range_ends_on_the_bound(emulator, truth):
     assert result.at_bound[0, TEFF]
     assert result.labels[0, TEFF] >= emulator.label_ranges["teff"].low
     assert result.table()["teff_at_bound"].item()
+
+
+def test_the_model_error_adds_to_sigma_in_quadrature(emulator, observed):
+    model_error = np.linspace(0.005, 0.03, observed.shape[1])  # continuum units, as generator_error gives
+    options = {"n_starts": 2, "max_steps": 50}
+    with_error = fit_labels(observed[0], emulator, SIGMA, model_error=model_error, **options)
+    quadrature = fit_labels(observed[0], emulator, np.hypot(SIGMA, model_error), **options)
+    np.testing.assert_allclose(with_error.labels, quadrature.labels, rtol=1e-5)
+    np.testing.assert_allclose(with_error.uncertainties, quadrature.uncertainties, rtol=1e-4)
+    np.testing.assert_allclose(with_error.chi2, quadrature.chi2, rtol=1e-4)
+    noise_only = fit_labels(observed[0], emulator, SIGMA, **options)
+    assert np.all(with_error.uncertainties[0] > noise_only.uncertainties[0])
+
+
+def test_the_generator_error_is_the_rms_per_pixel_over_a_grid(emulator):
+    grid = read_grid(CI / "test.h5")
+    error = generator_error(emulator, CI / "test.h5")
+    assert error.shape == (emulator.n_pix,) and np.all(error >= 0)
+    np.testing.assert_allclose(error**2, np.mean((emulator.generate_like(grid) - grid.flux) ** 2, axis=0), rtol=1e-5)
+    first = grid.subset(slice(0, 1))
+    np.testing.assert_allclose(generator_error(emulator, first), np.abs(emulator.generate_like(first) - first.flux)[0])
+    with pytest.raises(GridError, match="the emulator"):
+        generator_error(emulator, replace(grid, wavelength=grid.wavelength + 1.0))
 
 
 def test_uncertainties_shrink_with_signal_to_noise(emulator, truth):
