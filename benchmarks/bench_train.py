@@ -58,7 +58,8 @@ def training_run(grid: str, test: str, profile: str, save: str | None) -> dict:
     from specgen.emulator import Emulator
     from specgen.profiles import get_profile
 
-    emulator = Emulator.fit(grid, get_profile(profile).training_config(), test_grid=test, fine_tune=True, progress=False)
+    config = get_profile(profile).training_config()
+    emulator = Emulator.fit(grid, config, test_grid=test, fine_tune=True, progress=False)
     if save:
         emulator.save(save)
     provenance = emulator.provenance

@@ -119,11 +119,12 @@ class Emulator:
         *,
         test_grid: Grid | str | os.PathLike | None = None,
         fine_tune: bool = False,
+        n_stars: int | None = None,
         progress: bool = True,
     ) -> Emulator:
-        """Train on ``grid`` (a :class:`Grid` or a grid file): the autoencoder on its spectra, then
-        the mapper from its labels to the encoder's latents, then, with ``fine_tune``, decoder∘mapper
-        end to end.
+        """Train on ``grid`` (a :class:`Grid` or a grid file), or on its first ``n_stars`` stars
+        (:meth:`Grid.first_stars`): the autoencoder on its spectra, then the mapper from its labels
+        to the encoder's latents, then, with ``fine_tune``, decoder∘mapper end to end.
 
         Rows of one star (``grid.star_id``) stay together on one side of the validation split.
         ``test_grid`` holds spectra never used in training nor for early stopping. The metrics of
@@ -135,6 +136,7 @@ class Emulator:
 
         started = time.perf_counter()
         grid, grid_path = as_grid(grid)
+        grid = grid if n_stars is None else grid.first_stars(n_stars)
         test, test_path = as_grid(test_grid) if test_grid is not None else (None, None)
         if test is not None and not np.array_equal(test.wavelength, grid.wavelength):
             raise ValueError("the test grid has another wavelength grid than the training grid")
@@ -456,23 +458,30 @@ def fit_or_load(
     *,
     test_grid: str | os.PathLike | None = None,
     fine_tune: bool = True,
+    n_stars: int | None = None,
     progress: bool = True,
 ) -> Emulator:
-    """The emulator saved in ``model_dir`` if it was trained on this grid with this ``config``;
-    otherwise train one (reporting metrics on ``test_grid``, never training on it) and save it."""
+    """The emulator saved in ``model_dir`` if it was trained on this grid (or its first ``n_stars``
+    stars) with this ``config``; otherwise train one (reporting metrics on ``test_grid``, never
+    training on it) and save it."""
     model_dir, grid_path = Path(model_dir), Path(grid_path)
     saved = _load_if_usable(model_dir, progress)
     if saved is not None:
+        grid = read_grid(grid_path)
         trained_on = saved.provenance.get("training_grid", {})
-        same_grid = trained_on.get("path") == str(grid_path.resolve()) and trained_on.get("attrs", {}).get(
-            "plan_fingerprint"
-        ) == read_grid(grid_path).attrs.get("plan_fingerprint")
+        same_grid = (
+            trained_on.get("path") == str(grid_path.resolve())
+            and trained_on.get("attrs", {}).get("plan_fingerprint") == grid.attrs.get("plan_fingerprint")
+            and trained_on.get("n_spectra") == len(grid if n_stars is None else grid.first_stars(n_stars))
+        )
         if same_grid and saved.provenance.get("config") == _jsonable_tree(asdict(config)) and (
             saved.provenance.get("fine_tuned") == fine_tune
         ):
             _say(progress, f"reusing the emulator in {model_dir}")
             return saved
-    emulator = Emulator.fit(grid_path, config, test_grid=test_grid, fine_tune=fine_tune, progress=progress)
+    emulator = Emulator.fit(
+        grid_path, config, test_grid=test_grid, fine_tune=fine_tune, n_stars=n_stars, progress=progress
+    )
     emulator.save(model_dir)
     return emulator
 

@@ -119,7 +119,7 @@ class LabelEstimator:
             columns = [self.label_names.index(name) for name in names]
             for start in range(0, len(x), batch_size):
                 rows = slice(start, start + batch_size)
-                scaled[rows, columns] = network(x[rows], training=False).numpy()
+                scaled[rows, columns] = network.predict_on_batch(x[rows])
         return self.label_scaler.inverse(scaled).astype(np.float64)
 
     def reconstruction_error(self, flux: np.ndarray) -> float:

@@ -90,6 +90,18 @@ class Grid:
         )
 
 
+    def first_stars(self, n: int) -> Grid:
+        """The rows of the first ``n`` stars in file order (every row is its own star without
+        ``star_id``). Labels are drawn at random, so these are a random sample, and the first 100
+        stars hold the first 50: nested training sets for a scaling study."""
+        ids = np.arange(len(self)) if self.star_id is None else self.star_id
+        _, first_row = np.unique(ids, return_index=True)
+        if not 0 < n <= first_row.size:
+            raise GridError(f"asked for {n} stars; the grid holds {first_row.size}")
+        kept = ids[np.sort(first_row)[:n]]
+        return self.subset(np.isin(ids, kept))
+
+
 def provenance(**extra: Any) -> dict[str, Any]:
     """Attributes every file we write carries: format version, creation time, specgen version."""
     from . import __version__

@@ -8,6 +8,7 @@ A sweep is a YAML file::
     axes:                                      # every combination of these
       max_epochs: [20, 60]
       fine_tune: [true, false]
+    # or a list of such blocks: the union of their combinations (a point named twice runs once)
     runs: runs/epochs                          # run directories go here (relative to the YAML file)
     scheduler: null                            # a dask scheduler address; null: a LocalCluster
     workers: 2                                 # LocalCluster worker processes
@@ -62,7 +63,7 @@ class Sweep:
 
     notebooks: tuple[Path, ...]
     runs: Path
-    axes: dict[str, list] = field(default_factory=dict)
+    axes: tuple[dict[str, list], ...] = ({},)
     parameters: dict[str, Any] = field(default_factory=dict)
     scheduler: str | None = None
     workers: int = 2
@@ -84,15 +85,18 @@ class Sweep:
         if not notebooks:
             raise SweepError(f"{path}: 'notebooks' must name at least one notebook")
         axes = spec.get("axes") or {}
-        if not isinstance(axes, dict) or not all(isinstance(v, list) and v for v in axes.values()):
-            raise SweepError(f"{path}: 'axes' must map each parameter to a non-empty list of values")
-        if overlap := sorted(set(axes) & set(spec.get("parameters") or {})):
+        blocks = axes if isinstance(axes, list) else [axes]
+        if not all(isinstance(b, dict) and all(isinstance(v, list) and v for v in b.values()) for b in blocks):
+            raise SweepError(
+                f"{path}: 'axes' must map each parameter to a non-empty list of values (or be a list of such maps)"
+            )
+        if overlap := sorted(set().union(*blocks) & set(spec.get("parameters") or {})):
             raise SweepError(f"{path}: {overlap} are both axes and fixed parameters")
         root = project_root(path.parent)
         return cls(
             notebooks=tuple(_existing(root, nb, path) for nb in notebooks),
             runs=(path.parent / spec.get("runs", path.stem)).resolve(),
-            axes=axes,
+            axes=tuple(blocks),
             parameters=spec.get("parameters") or {},
             scheduler=spec.get("scheduler"),
             workers=int(spec.get("workers", 2)),
@@ -101,12 +105,15 @@ class Sweep:
         )
 
     def points(self) -> list[Point]:
-        """Every combination of the axes, in order, each named by its axis values."""
-        names = sorted(self.axes)
-        return [
-            Point(point_name(dict(zip(names, values))), {**self.parameters, **dict(zip(names, values))})
-            for values in itertools.product(*(self.axes[name] for name in names))
-        ]
+        """Every combination of the axes (of each block in turn), in order, each named by its axis
+        values; a name met again is left out."""
+        points: dict[str, Point] = {}
+        for block in self.axes:
+            names = sorted(block)
+            for values in itertools.product(*(block[name] for name in names)):
+                chosen = dict(zip(names, values))
+                points.setdefault(point_name(chosen), Point(point_name(chosen), {**self.parameters, **chosen}))
+        return list(points.values())
 
 
 def point_name(values: dict[str, Any]) -> str:

@@ -271,3 +271,17 @@ def test_beats_the_mean_spectrum_on_held_out_radiative_transfer():
     test = read_grid(CI / "test.h5")
     with pytest.raises(LabelError, match="outside"):
         emulator.generate(test.labels)
+
+
+def test_fit_or_load_trains_on_the_first_stars_and_retrains_when_their_number_changes(train_grid, tmp_path):
+    from specgen.emulator import fit_or_load
+    from specgen.grid import write_grid
+
+    path = write_grid(tmp_path / "train.h5", train_grid)
+    small = fit_or_load(path, tmp_path / "model", TINY, fine_tune=False, n_stars=6, progress=False)
+    assert small.provenance["training_grid"]["n_stars"] == 6 and small.provenance["training_grid"]["n_spectra"] == 24
+    written = (tmp_path / "model" / "emulator.json").stat().st_mtime_ns
+    fit_or_load(path, tmp_path / "model", TINY, fine_tune=False, n_stars=6, progress=False)
+    assert (tmp_path / "model" / "emulator.json").stat().st_mtime_ns == written  # reused, not retrained
+    larger = fit_or_load(path, tmp_path / "model", TINY, fine_tune=False, n_stars=12, progress=False)
+    assert larger.provenance["training_grid"]["n_stars"] == 12

@@ -131,3 +131,12 @@ def test_import_ascii_names_the_bad_file(tmp_path):
     with pytest.raises(GridError, match="short.spec covers"):
         import_ascii(tmp_path, tmp_path / "labels.csv", tmp_path / "out.h5")
     assert not (tmp_path / "out.h5").exists()
+
+
+def test_first_stars_are_nested_and_keep_every_row_of_a_star():
+    star_id = np.array([7, 7, 3, 3, 3, 9, 1, 1, 9, 4])
+    grid = Grid(np.arange(3.0), np.zeros((10, 3), np.float32), np.zeros((10, 1)), ("teff",), star_id)
+    two, three = grid.first_stars(2), grid.first_stars(3)
+    assert list(two.star_id) == [7, 7, 3, 3, 3] and list(three.star_id) == [7, 7, 3, 3, 3, 9, 9]
+    with pytest.raises(GridError, match="holds 5"):
+        grid.first_stars(6)

@@ -78,3 +78,10 @@ def test_cli_sweep_and_report(spec, capsys):
     table = pd.read_csv(csv)
     assert sorted(table["state"]) == ["done", "done", "failed", "failed"] and set(table["size"]) == {3}
     assert sweep_report(spec.parent / "runs").shape[0] == 4
+
+
+def test_a_list_of_axis_blocks_is_the_union_of_their_combinations(spec):
+    blocks = "axes:\n  - {shape: [round], seed: [1, 2]}\n  - {shape: [round, flat], seed: [2]}\n"
+    spec.write_text(spec.read_text().replace("axes:\n  shape: [round, broken]\n  seed: [1, 2]\n", blocks))
+    names = [p.name for p in Sweep.read(spec).points()]
+    assert names == ["seed=1,shape=round", "seed=2,shape=round", "seed=2,shape=flat"]
