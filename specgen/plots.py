@@ -420,7 +420,8 @@ def flowchart() -> Figure:
         ax.text(x, 0.5, text, ha="center", va="center", fontsize=9, bbox={"boxstyle": "round", "fc": "0.93"})
     for (x0, _), (x1, _) in zip(boxes, boxes[1:]):
         ax.annotate("", (x1 - 0.07, 0.5), (x0 + 0.07, 0.5), arrowprops={"arrowstyle": "->"})
-    ax.text(0.55, 0.08, "the encoder (Tab. 2) maps training spectra here: the mapper's targets", ha="center", fontsize=8)
+    note = "the encoder (Tab. 2) maps training spectra here: the mapper's targets"
+    ax.text(0.55, 0.08, note, ha="center", fontsize=8)
     ax.set_axis_off()
     return fig
 
@@ -439,4 +440,24 @@ def latent_agreement(encoded: np.ndarray, predicted: np.ndarray) -> Figure:
         ax.set_visible(False)
     fig.supxlabel("encoder(spectrum)", fontsize=9)
     fig.supylabel("mapper(labels)", fontsize=9)
+    return fig
+
+
+def learning_curves(curve, law=None, target: float | None = None) -> Figure:
+    """Generator MAE against training spectra, one line per latent size (from
+    :func:`specgen.scaling.learning_curve`), with a power law fitted to the paper's latent 10 and a
+    target MAE (e.g. the disagreement between radiative-transfer codes), log–log."""
+    fig, ax = plt.subplots(figsize=(6.5, 4), layout="constrained")
+    for latent, rows in curve.groupby("latent"):
+        ax.plot(rows["n_train_spectra"], rows["gen_mae"], "o-", label=f"generator, latent {latent}")
+    baseline = curve.dropna(subset=["mean_spectrum_mae"])
+    ax.plot(baseline["n_train_spectra"], baseline["mean_spectrum_mae"], "x", c="0.5", label="mean spectrum")
+    if law is not None:
+        reach = law.spectra_for(target) if target is not None else 0
+        n = np.geomspace(curve["n_train_spectra"].min(), max(curve["n_train_spectra"].max(), min(reach, 1e7)))
+        ax.plot(n, law.mae(n), "k:", label=f"MAE ∝ $N^{{-{law.alpha:.2f}}}$")
+    if target is not None:
+        ax.axhline(target, c="tab:red", lw=0.8, label=f"SME vs SYNSPEC, {target:.1e}")
+    ax.set(xscale="log", yscale="log", xlabel="training spectra", ylabel="mean |generated − true| (test)")
+    ax.legend(fontsize=8)
     return fig

@@ -1,0 +1,60 @@
+"""How the generator's accuracy grows with its training grid: learning curves read from a sweep.
+
+:func:`learning_curve` turns a :func:`specgen.sweeps.sweep_report` (plus, optionally, the book's
+own generator) into one row per trained generator; :func:`fit_power_law` fits
+MAE = a · N^(−α) to it, from which :meth:`PowerLaw.spectra_for` tells how many training spectra
+an accuracy would take. The target that matters is the disagreement between two radiative-transfer
+codes on the same star, :data:`RT_CODE_DISAGREEMENT`: a generator more accurate than the physics
+is consistent gains nothing, so a grid larger than the one reaching it is not worth computing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+#: Mean |ΔF| between SME and SYNSPEC on one solar model, same lines and abundances (DESIGN.md).
+RT_CODE_DISAGREEMENT = 4.2e-3
+
+COLUMNS = ("n_train_spectra", "n_train_stars", "latent", "gen_mae", "gen_p99_abs", "ae_mae", "mean_spectrum_mae")
+
+
+def learning_curve(report: pd.DataFrame, profile: str, extra: dict | None = None) -> pd.DataFrame:
+    """One row per generator of ``profile`` in a sweep ``report`` (its finished points), plus
+    ``extra`` (the same keys, e.g. the book's own generator), sorted by training spectra. Columns:
+    :data:`COLUMNS` (MAE in continuum units) and the point's name."""
+    done = report[report["state"] == "done"]
+    rows = [
+        {"point": point["point"], "latent": point.get("latent")}
+        | {key: point.get(f"{profile}.{key}") for key in COLUMNS if key != "latent"}
+        for _, point in done.iterrows()
+    ]
+    table = pd.DataFrame(rows + ([extra] if extra else []), columns=["point", *COLUMNS])
+    table["latent"] = table["latent"].fillna(10).astype(int)  # a point without the axis has the paper's 10
+    return table.sort_values(["latent", "n_train_spectra"], ignore_index=True)
+
+
+@dataclass(frozen=True)
+class PowerLaw:
+    """MAE = ``scale`` · N^(−``alpha``) for N training spectra."""
+
+    alpha: float
+    scale: float
+
+    def mae(self, n_spectra: float | np.ndarray) -> float | np.ndarray:
+        return self.scale * np.asarray(n_spectra, dtype=float) ** -self.alpha
+
+    def spectra_for(self, mae: float) -> float:
+        """Training spectra needed to reach ``mae`` (inf where the curve does not fall)."""
+        return float((self.scale / mae) ** (1 / self.alpha)) if self.alpha > 0 else float("inf")
+
+
+def fit_power_law(n_spectra: np.ndarray, mae: np.ndarray) -> PowerLaw:
+    """Least squares in log–log through at least two (N, MAE) points."""
+    n_spectra, mae = np.asarray(n_spectra, dtype=float), np.asarray(mae, dtype=float)
+    if n_spectra.size < 2 or np.unique(n_spectra).size < 2:
+        raise ValueError("a power law needs at least two different training sizes")
+    slope, intercept = np.polyfit(np.log(n_spectra), np.log(mae), 1)
+    return PowerLaw(alpha=float(-slope), scale=float(np.exp(intercept)))
