@@ -75,7 +75,7 @@ def write_build_info(profile: str, root: str | Path | None = None) -> Path:
         "packages": ", ".join(f"{name} {version}" for name, version in record["versions"].items()),
         "downloads": " · ".join(downloads),
     }
-    block = ["```{admonition} This build", ":class: note", "", "| | |", "| --- | --- |"]
+    block = ["```{admonition} This build", ":class: note", "", "| what | of this build |", "| --- | --- |"]
     block += [f"| {key} | {value} |" for key, value in rows.items()]
     block += ["```", ""]
     (out / "block.md").write_text("\n".join(block))
