@@ -6,6 +6,9 @@ from __future__ import annotations
 import os
 import platform
 from importlib import import_module
+from typing import Callable
+
+import numpy as np
 
 
 def use_exact_float32() -> None:
@@ -26,6 +29,20 @@ def use_exact_float32() -> None:
         import torch
 
         torch.set_float32_matmul_precision("highest")
+
+
+def predictor(model) -> Callable[[np.ndarray], np.ndarray]:
+    """``model`` (a Keras model of one input) as a compiled function of a float32 batch of any size,
+    returning numpy. Under TensorFlow one traced graph serves every batch size (Keras'
+    ``predict_on_batch`` would trace again, with a warning, for each new one); under JAX or PyTorch,
+    Keras' own compiled ``predict_on_batch``."""
+    if _backend() != "tensorflow":
+        return model.predict_on_batch
+    import tensorflow as tf
+
+    signature = [tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)]
+    graph = tf.function(lambda x: model(x, training=False), input_signature=signature)
+    return lambda x: graph(x).numpy()
 
 
 def device_name() -> str:

@@ -12,6 +12,7 @@
     specgen fit --model model/ --spectra obs.h5 --snr 50 --fix resolution=11500 --json fits.json
     specgen fit --model model/ --spectrum gaia_rvs.csv --json star.json --plot star.png   # an observed star
     specgen sweep sweeps/latent.yaml && specgen sweep-report runs/latent                   # parameter sweeps
+    specgen shootout --train train.h5 --test test.h5 --json shootout.json                 # chapter 7
 """
 
 from __future__ import annotations
@@ -117,6 +118,24 @@ def _validate(args: argparse.Namespace) -> None:
     print(f"PCA reconstruction error (mean |ΔF|) {result.pca_reconstruction_error:.2e}")
     if args.json:
         args.json.write_text(json.dumps(result.to_json(), indent=1) + "\n")
+
+
+def _shootout(args: argparse.Namespace) -> None:
+    from . import plots
+    from .shootout import default_contestants, run_shootout
+
+    config = get_profile(args.profile).training_config(max_epochs=args.max_epochs)
+    small = {"max_epochs": args.small_max_epochs}
+    contestants = default_contestants(Payne=small, ConditionalVAE=small)
+    result = run_shootout(args.train, args.test, config, contestants=contestants, progress=True)
+    print(result.table.to_string(float_format=lambda v: f"{v:.4g}"))
+    if args.json:
+        record = {"train": str(args.train), "test": str(args.test), "profile": args.profile,
+                  "max_epochs": args.max_epochs, "small_max_epochs": args.small_max_epochs,
+                  "flux_errors_unit": "continuum", "contestants": result.table.to_dict(orient="index")}
+        args.json.write_text(json.dumps(record, indent=1, default=float) + "\n")
+    if args.plot:
+        plots.shootout_residuals(result.wavelength, result.residuals).savefig(args.plot, dpi=120)
 
 
 def _fit(args: argparse.Namespace) -> None:
@@ -353,6 +372,23 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--starts", type=int, default=8, help="starting points per spectrum (default 8)")
     fit.add_argument("--json", type=Path, help="also write the fits to this JSON file")
     fit.set_defaults(func=_fit)
+
+    so = sub.add_parser(
+        "shootout",
+        help="chapter 7: five emulators trained on one grid and measured on another",
+        description="Train the paper's autoencoder + mapper, the same fine-tuned, PCA + mapper, a Payne-style MLP "
+        "and a conditional VAE on one grid with the profile's recipe, then print their flux errors on the test "
+        "grid, training seconds and generation speed beside the mean training spectrum.",
+    )
+    so.add_argument("--train", type=Path, required=True, help="training grid (HDF5)")
+    so.add_argument("--test", type=Path, required=True, help="held-out test grid (HDF5)")
+    so.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE,
+                    help=f"training recipe and seed (default {DEFAULT_PROFILE})")
+    so.add_argument("--max-epochs", type=int, default=20, help="epoch cap per stage of the Tab. 2-3 networks")
+    so.add_argument("--small-max-epochs", type=int, default=100, help="epoch cap of the MLP and the VAE")
+    so.add_argument("--json", type=Path, help="also write the table to this JSON file")
+    so.add_argument("--plot", type=Path, help="also draw |residual| against wavelength to this image")
+    so.set_defaults(func=_shootout)
 
     sw = sub.add_parser(
         "sweep",

@@ -42,7 +42,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
-from .backend import backend_version, device_name, use_exact_float32  # noqa: E402
+from .backend import backend_version, device_name, predictor, use_exact_float32  # noqa: E402
 
 use_exact_float32()  # the same spectra on CPUs and GPUs (tests/test_parity.py)
 
@@ -94,9 +94,10 @@ class Emulator:
         self._flux_scale = flux_scaler.scale.astype(np.float32)
         self._flux_offset = flux_scaler.offset.astype(np.float32)
         inputs = keras.Input((len(self.label_names),), name="labels")
-        # Keras compiles predict_on_batch for its backend (a tf.function, or jax.jit per batch
-        # shape): one spectrum costs under a millisecond instead of ~11 ms for an eager call.
         self._generator = keras.Model(inputs, decoder(mapper(inputs)), name="generator")
+        # compiled once: one spectrum costs under a millisecond instead of ~11 ms for an eager call
+        models = {"generator": self._generator, "encoder": encoder, "decoder": decoder}
+        self._predict = {name: predictor(model) for name, model in models.items()}
 
     @property
     def n_pix(self) -> int:
@@ -146,7 +147,7 @@ class Emulator:
 
         _say(progress, f"autoencoder on {len(grid)} spectra × {grid.flux.shape[1]} pixels")
         ae, ae_history = training.train_autoencoder(x_flux, config, groups=grid.star_id, progress=progress)
-        latent = _batched(ae.encoder.predict_on_batch, x_flux, config.latent, 4096)
+        latent = _batched(predictor(ae.encoder), x_flux, config.latent, 4096)
         _say(progress, f"mapper from {len(grid.label_names)} labels to {config.latent} latents")
         mapper, mapper_history = training.train_mapper(x_labels, latent, config, groups=grid.star_id, progress=progress)
         bounds = zip(grid.label_names, grid.labels.min(axis=0).tolist(), grid.labels.max(axis=0).tolist())
@@ -211,7 +212,7 @@ class Emulator:
             except LabelError as err:
                 raise LabelError(f"{err}: outside the training grid (allow_extrapolation=True to go on)") from None
         x = self.label_scaler.transform(table)
-        flux = _batched(lambda b: self._to_flux(self._generator.predict_on_batch(b)), x, self.n_pix, batch_size)
+        flux = _batched(lambda b: self._to_flux(self._predict["generator"](b)), x, self.n_pix, batch_size)
         return flux[0] if one else flux
 
     def generate_like(self, grid: Grid) -> np.ndarray:
@@ -231,12 +232,12 @@ class Emulator:
         """Latent coordinates ``(n, latent)`` of spectra ``(n, n_pix)``."""
         x = self.flux_scaler.transform(self._check_flux(flux))
         latent = self.decoder.inputs[0].shape[1]
-        return _batched(self.encoder.predict_on_batch, x, latent, batch_size)
+        return _batched(self._predict["encoder"], x, latent, batch_size)
 
     def reconstruct(self, flux: np.ndarray, *, batch_size: int = 4096) -> np.ndarray:
         """Spectra passed through the autoencoder (encode, then decode): Sec. 2.2's test."""
         latent = self.encode(flux, batch_size=batch_size)
-        return _batched(lambda b: self._to_flux(self.decoder.predict_on_batch(b)), latent, self.n_pix, batch_size)
+        return _batched(lambda b: self._to_flux(self._predict["decoder"](b)), latent, self.n_pix, batch_size)
 
     def network_flux(self, x: Any) -> Any:
         """Flux for network inputs ``x`` (scaled labels, ``(n, n_labels)``) as a tensor of the Keras

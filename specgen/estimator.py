@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Callable, Literal
 
 import keras
 import numpy as np
 from sklearn.decomposition import PCA
 
+from .backend import predictor
 from .grid import Grid
 from .nets import ESTIMATOR_HIDDEN, build_estimator
 from .training import History, Scaler, Schedule, fit_with_early_stopping, split_rows
@@ -76,6 +77,7 @@ class LabelEstimator:
         self.history: dict[str, History] = {}
         self.split: tuple[np.ndarray, np.ndarray] = (np.arange(0), np.arange(0))
         self.training_seconds = 0.0
+        self._predictors: dict[tuple[str, ...], Callable[[np.ndarray], np.ndarray]] = {}
 
     @classmethod
     def fit(cls, grid: Grid, config: EstimatorConfig = EstimatorConfig(), *, progress: bool = False) -> LabelEstimator:
@@ -117,9 +119,10 @@ class LabelEstimator:
         scaled = np.empty((len(flux), len(self.label_names)), np.float32)
         for names, network in self.networks.items():
             columns = [self.label_names.index(name) for name in names]
+            predict = self._predictors.setdefault(names, predictor(network))
             for start in range(0, len(x), batch_size):
                 rows = slice(start, start + batch_size)
-                scaled[rows, columns] = network.predict_on_batch(x[rows])
+                scaled[rows, columns] = predict(x[rows])
         return self.label_scaler.inverse(scaled).astype(np.float64)
 
     def reconstruction_error(self, flux: np.ndarray) -> float:

@@ -1,0 +1,110 @@
+"""The emulator shoot-out on the ci grids: every contestant must beat the mean spectrum on held-out spectra."""
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from specgen.cli import main
+from specgen.grid import read_grid
+from specgen.metrics import mean_spectrum_baseline
+from specgen.profiles import get_profile
+from specgen.shootout import (
+    COLUMNS,
+    ConditionalVAE,
+    FineTuned,
+    MeanSpectrum,
+    Payne,
+    PCAMapper,
+    ShootoutResult,
+    TwoStage,
+    default_contestants,
+    run_shootout,
+)
+from specgen.training import TrainingConfig
+
+DATA = get_profile("ci").data_dir(Path(__file__).resolve().parents[1])
+#: Small networks, as in conftest's ci_emulator, and every row in training (no early stopping).
+CONFIG = TrainingConfig.small_grid(
+    encoder_hidden=(128, 32), mapper_hidden=(128, 64), batch_size=16, validation_split=0.0, max_epochs=100, seed=0
+)
+SMALL = {"Payne": {"hidden": (64, 64)}, "ConditionalVAE": {"hidden": (128, 32)}}
+CONTESTANTS = [c.name for c in (TwoStage, FineTuned, PCAMapper, Payne, ConditionalVAE)]
+
+
+@pytest.fixture(scope="module")
+def grids():
+    return read_grid(DATA / "train.h5"), read_grid(DATA / "test.h5")
+
+
+@pytest.fixture(scope="module")
+def result(grids) -> ShootoutResult:
+    """All five contestants trained once on the 48 ci spectra (~1 min on 2 cores)."""
+    return run_shootout(*grids, CONFIG, contestants=default_contestants(**SMALL), speed_batch=256, speed_repeats=1)
+
+
+def test_table_is_complete_and_finite(result, grids):
+    table = result.table
+    assert list(table.columns) == list(COLUMNS)
+    assert list(table.index) == [*CONTESTANTS, MeanSpectrum.name]
+    assert np.isfinite(table.to_numpy(dtype=float)).all()
+    assert (table[["training_seconds", "spectra_per_second", "n_parameters"]] > 0).all().all()
+    assert (table["median"] <= table["p99"]).all() and (table["p99"] <= table["max"]).all()
+    assert (table["mae"] <= table["max"]).all()
+    assert list(result.residuals) == list(table.index)
+    assert all(r.shape == grids[1].flux.shape for r in result.residuals.values())
+
+
+@pytest.mark.parametrize("name", CONTESTANTS)
+def test_contestant_beats_the_mean_spectrum(result, name):
+    assert result.table.loc[name, "mae"] < result.table.loc[MeanSpectrum.name, "mae"]
+
+
+def test_baseline_row_is_the_mean_spectrum_baseline(result, grids):
+    train, test = grids
+    expected = mean_spectrum_baseline(train.flux, test.flux)
+    assert result.table.loc[MeanSpectrum.name, "mae"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_fine_tuning_reuses_and_keeps_the_two_stage_generator(result, grids):
+    two_stage, fine_tuned = result.contestants[:2]
+    assert fine_tuned.base is two_stage
+    assert fine_tuned.epochs > two_stage.epochs
+    assert fine_tuned.training_seconds > two_stage.training_seconds
+    # the fine-tuned decoder is a copy: the two-stage generator still generates as before
+    assert not np.allclose(result.residuals[FineTuned.name], result.residuals[TwoStage.name])
+    test = grids[1]
+    generated = two_stage.emulator.generate_like(test)
+    np.testing.assert_allclose(generated - test.flux, result.residuals[TwoStage.name], atol=1e-5)
+
+
+def test_pca_has_as_many_components_as_the_latent_space(result):
+    pca = result.contestants[2].pca
+    assert pca.n_components_ == CONFIG.latent
+
+
+def test_seeded_training_is_reproducible(grids):
+    train, test = grids
+    config = TrainingConfig.small_grid(batch_size=16, validation_split=0.0, max_epochs=5, seed=3)
+    first, second = (Payne((32,)).fit(train, config).generate(test.labels) for _ in range(2))
+    np.testing.assert_allclose(first, second, atol=1e-6)
+
+
+def test_contestant_epoch_cap_overrides_the_config(grids):
+    payne = Payne((16,), max_epochs=2).fit(grids[0], TrainingConfig.small_grid(validation_split=0.0, max_epochs=50))
+    assert payne.epochs == 2
+
+
+def test_cli_shootout_writes_the_table_and_the_figure(tmp_path):
+    out = tmp_path / "shootout.json"
+    argv = ["shootout", "--train", str(DATA / "train.h5"), "--test", str(DATA / "test.h5"), "--profile", "ci",
+            "--max-epochs", "2", "--small-max-epochs", "2", "--json", str(out), "--plot", str(tmp_path / "r.png")]
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(argv) == 0
+    record = json.loads(out.read_text())
+    assert len(record["contestants"]) == 6 and record["max_epochs"] == 2
+    assert all(np.isfinite(row["mae"]) for row in record["contestants"].values())
+    assert (tmp_path / "r.png").stat().st_size > 10_000
