@@ -69,7 +69,9 @@ PROFILES: dict[str, Profile] = {
         Profile(
             "demo", train_stars=240, test_stars=48, variants=10, estimator_max_epochs=60, estimator_batch_size=256
         ),
-        Profile("paper", train_stars=10_250, test_stars=2_000, variants=20, workers=16, recipe="paper", max_epochs=1000),
+        Profile(
+            "paper", train_stars=10_250, test_stars=2_000, variants=20, workers=16, recipe="paper", max_epochs=1000
+        ),
     )
 }
 
