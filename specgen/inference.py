@@ -55,7 +55,9 @@ LEARNING_RATE = 0.1
 POLISH_STEPS = 30
 #: A free label closer to a bound of its training range than this fraction of the range is flagged.
 BOUND_FRACTION = 0.01
-#: Starting points are drawn in this inner fraction of each range (a start on a bound has u = ±∞).
+#: Candidate labels whose generated spectra are compared with each star to choose its starts.
+CANDIDATES = 512
+#: Candidates are drawn in this inner fraction of each range (a start on a bound has u = ±∞).
 _START_MARGIN = 0.05
 #: A Fisher matrix scaled to unit diagonal whose smallest eigenvalue is below this fraction of its
 #: largest leaves a combination of labels unconstrained.
@@ -140,9 +142,11 @@ def fit_labels(
     holds labels at given values, e.g. ``{"resolution": 11500}`` for Gaia RVS; the other labels are
     fitted within the training ranges.
 
-    Every star starts from the centre of the ranges and ``n_starts − 1`` seeded uniform draws (the
-    same for every star, so that a star's fit does not depend on the others); each start takes
-    ``max_steps`` Adam steps and :data:`POLISH_STEPS` Levenberg–Marquardt steps. Stars are
+    Each star starts from ``n_starts`` of :data:`CANDIDATES` labels (the centre of the ranges and
+    seeded uniform draws, the same for every star): the first ``n_starts // 2`` of them, spread over
+    the ranges, and those whose generated spectra fit the star best, near the right region of a χ²
+    with several minima. A star's fit depends on its spectrum alone. Each start takes ``max_steps`` Adam steps and :data:`POLISH_STEPS` Levenberg–Marquardt
+    steps. Stars are
     fitted ``batch_size // n_starts`` at a time, all their starts in one batch. The result always
     has a star axis, also for one spectrum.
 
@@ -155,10 +159,10 @@ def fit_labels(
         raise ValueError(f"n_starts and max_steps must be at least 1, got {n_starts} and {max_steps}")
     box = _Box.of(emulator, fixed or {})
     observed, weight = _observations(flux, sigma, model_error, emulator.n_pix, box.n_free)
-    starts = box.starts(n_starts, seed)
+    candidates = box.candidates(max(CANDIDATES, n_starts), seed)
     stars_per_batch = max(1, batch_size // n_starts)
     u = np.concatenate([
-        _best_start(_Objective(emulator, box, observed[rows], weight[rows], n_starts), starts, max_steps, progress)
+        _best_start(_Objective(emulator, box, observed[rows], weight[rows], n_starts), candidates, max_steps, progress)
         for rows in _slices(len(observed), stars_per_batch)
     ])
     return _result(emulator, box, u, observed, weight)
@@ -212,8 +216,8 @@ class _Box:
     def fixed(self) -> tuple[str, ...]:
         return tuple(name for j, name in enumerate(self.names) if j not in self.free)
 
-    def starts(self, n: int, seed: int) -> np.ndarray:
-        """``(n, n_free)`` starting ``u``: the centre of the ranges, then seeded uniform draws."""
+    def candidates(self, n: int, seed: int) -> np.ndarray:
+        """``(n, n_free)`` candidate starting ``u``: the centre of the ranges, then seeded uniform draws."""
         draws = np.random.default_rng(seed).uniform(_START_MARGIN, 1 - _START_MARGIN, (n - 1, self.n_free))
         fraction = np.vstack([np.full((1, self.n_free), 0.5), draws])
         return np.log(fraction / (1 - fraction))
@@ -264,6 +268,19 @@ class _Objective:
         """χ² ``(n_rows,)`` for ``u`` ``(n_rows, n_free)``."""
         model = self.model(self.box.network_input(u))
         return tf.reduce_sum(self._weight * (self._flux - model) ** 2, axis=1)
+
+    def starts(self, candidates: np.ndarray) -> np.ndarray:
+        """``(n_rows, n_free)`` starting ``u``, ``n_starts`` per star: the first candidates (the centre
+        of the ranges, then seeded draws) for half of them, rounded down, and the candidates of lowest
+        χ² among the others for the rest: near the star's own minimum, and spread over the ranges."""
+        n_spread = self.n_starts // 2
+        model = self.model(self.box.network_input(candidates)).numpy().astype(np.float64)
+        flux, weight = self.flux[:: self.n_starts], self.weight[:: self.n_starts]
+        chi2 = (weight * flux**2).sum(axis=1)[:, None] - 2 * (weight * flux) @ model.T + weight @ (model**2).T
+        chi2[:, :n_spread] = np.inf
+        closest = np.argsort(chi2, axis=1)[:, : self.n_starts - n_spread]
+        spread = np.broadcast_to(np.arange(n_spread), (self.n_stars, n_spread))
+        return candidates[np.hstack([spread, closest])].reshape(-1, candidates.shape[1])
 
     def linearise(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Model flux ``(n_rows, n_pix)`` and its Jacobian ``(n_rows, n_free, n_pix)`` in ``u``."""
@@ -342,17 +359,17 @@ def _slices(n: int, size: int) -> list[slice]:
     return [slice(start, start + size) for start in range(0, n, size)]
 
 
-def _best_start(objective: _Objective, starts: np.ndarray, steps: int, progress: bool) -> np.ndarray:
-    """``u`` ``(n_stars, n_free)``: of each star's starts, the one with the lowest χ² after Adam
-    and Levenberg–Marquardt."""
+def _best_start(objective: _Objective, candidates: np.ndarray, steps: int, progress: bool) -> np.ndarray:
+    """``u`` ``(n_stars, n_free)``: of each star's starts (:meth:`_Objective.starts`), the one with
+    the lowest χ² after Adam and Levenberg–Marquardt."""
     n_stars = objective.n_stars
-    u = _adam(objective, np.tile(starts, (n_stars, 1)), steps, progress)
+    u = _adam(objective, objective.starts(candidates), steps, progress)
     u, chi2 = _levenberg_marquardt(objective, u)
     chi2 = chi2.reshape(n_stars, -1)
     best = chi2.argmin(axis=1)
     if progress:
         print(f"Levenberg–Marquardt: median best χ² {np.median(chi2.min(axis=1)):.4g}", flush=True)
-    return u.reshape(n_stars, len(starts), -1)[np.arange(n_stars), best]
+    return u.reshape(n_stars, objective.n_starts, -1)[np.arange(n_stars), best]
 
 
 def _adam(objective: _Objective, u0: np.ndarray, steps: int, progress: bool) -> np.ndarray:
