@@ -8,7 +8,7 @@ from typing import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import LogLocator, NullLocator
+from matplotlib.ticker import LogLocator, NullFormatter, NullLocator
 
 from .grid import Grid
 from .labels import LABEL_TEX, LABEL_UNITS
@@ -517,5 +517,6 @@ def learning_curves(curve, law=None, target: float | None = None) -> Figure:
     if target is not None:
         ax.axhline(target, c="tab:red", lw=0.8, label=f"SME vs SYNSPEC, {target:.1e}")
     ax.set(xscale="log", yscale="log", xlabel="training spectra", ylabel="mean |generated − true| (test)")
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.legend(fontsize=8)
     return fig
