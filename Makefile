@@ -47,7 +47,7 @@ help:
 	@echo "  make sweep       specgen sweep SWEEP=$(SWEEP) (papermill parameter sweep on dask, resumable)"
 	@echo "  make browser     install Debian's chromium with apt-get if it is missing"
 	@echo "  make clean       remove _build (keeps data/ and models/);  make distclean: also $(VENV), node_modules, _vendor"
-	@echo "Profiles: ci (minutes), demo (default, about an hour on 2 cores), paper (GPU or cluster)."
+	@echo "Profiles: ci (minutes), demo (default, a few hours on 2 cores), paper (GPU or cluster)."
 
 # ---------------------------------------------------------------- install
 install: $(INSTALLED) $(MATHJAX)

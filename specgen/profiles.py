@@ -1,5 +1,5 @@
 """Parameter sets that size every step: ``ci`` (minutes on 2 cores), ``demo`` (the default,
-about an hour on 2 cores), ``paper`` (the paper's 205,000 spectra, for a GPU or a cluster).
+a few hours on 2 cores), ``paper`` (the paper's 205,000 spectra, for a GPU or a cluster).
 
 One table, read by the command line and the notebooks. Artifacts go to
 ``data/<profile>/`` and ``models/<profile>/`` so that profiles never overwrite each other.
