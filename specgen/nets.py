@@ -119,6 +119,12 @@ def build_mapper(
     return keras.Model(inputs, outputs, name="mapper")
 
 
+def build_generator(mapper: keras.Model, decoder: keras.Model) -> keras.Model:
+    """decoder∘mapper as one model (Sec. 2.4): labels → flux, both in network units."""
+    inputs = keras.Input((mapper.inputs[0].shape[1],), name="labels")
+    return keras.Model(inputs, decoder(mapper(inputs)), name="generator")
+
+
 def build_estimator(
     n_inputs: int = 15,
     n_outputs: int = 1,

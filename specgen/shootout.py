@@ -37,7 +37,7 @@ from .emulator import _without_optimizer as _copy  # a model's layers and weight
 from .grid import Grid, as_grid
 from .labels import LabelRange
 from .metrics import generation_metrics
-from .nets import _dense_stack
+from .nets import _dense_stack, build_generator
 from .timing import generation_seconds
 from .training import Scaler, TrainingConfig
 
@@ -121,7 +121,8 @@ class TwoStage(NetworkContestant):
     def _train(self, train, x_labels, x_flux, config, progress):
         self.emulator = Emulator.fit(train, config, fine_tune=False, progress=progress)
         history = self.emulator.provenance["history"]
-        return _chain(self.emulator.mapper, self.emulator.decoder), sum(len(h["loss"]) for h in history.values())
+        epochs = sum(len(h["loss"]) for h in history.values())
+        return build_generator(self.emulator.mapper, self.emulator.decoder), epochs
 
 
 class FineTuned(NetworkContestant):
@@ -152,7 +153,7 @@ class FineTuned(NetworkContestant):
             base.encoder, decoder, mapper, base.label_scaler, base.flux_scaler, base.label_names, base.label_ranges,
             base.wavelength, base.mean_flux, {**base.provenance, "fine_tuned": True},
         )
-        return _chain(mapper, decoder), len(history["loss"])
+        return build_generator(mapper, decoder), len(history["loss"])
 
 
 class PCAMapper(NetworkContestant):
@@ -169,7 +170,7 @@ class PCAMapper(NetworkContestant):
         inverse = layers.Dense(x_flux.shape[1], name="pca_inverse")
         decoder = keras.Sequential([keras.Input((config.latent,), name="latent"), inverse], name="pca_decoder")
         inverse.set_weights([self.pca.components_, self.pca.mean_])
-        return _chain(mapper, decoder), len(history["loss"])
+        return build_generator(mapper, decoder), len(history["loss"])
 
 
 class Payne(NetworkContestant):
@@ -313,12 +314,6 @@ def run_shootout(
         _say(progress, f"{contestant.name}: MAE {metrics['mae']:.2e}, {speed_batch / seconds:,.0f} spectra/s")
     table = pd.DataFrame.from_dict(rows, orient="index", columns=list(COLUMNS)).rename_axis("contestant")
     return ShootoutResult(table, test.wavelength, residuals, fitted)
-
-
-def _chain(mapper: keras.Model, decoder: keras.Model) -> keras.Model:
-    """decoder∘mapper as one model: scaled labels → scaled flux."""
-    inputs = keras.Input((mapper.inputs[0].shape[1],), name="labels")
-    return keras.Model(inputs, decoder(mapper(inputs)), name="generator")
 
 
 def _conditional_decoder(latent: int, n_labels: int, n_pix: int, hidden: Sequence[int]) -> keras.Model:

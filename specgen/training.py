@@ -26,7 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
-from .nets import ENCODER_HIDDEN, MAPPER_HIDDEN, Autoencoder, build_autoencoder, build_mapper  # noqa: E402
+from .nets import ENCODER_HIDDEN, MAPPER_HIDDEN, Autoencoder, build_autoencoder, build_generator, build_mapper  # noqa: E402
 
 History = dict[str, list[float]]
 
@@ -211,8 +211,7 @@ def fine_tune(
     they are left as they came.
     """
     keras.utils.set_random_seed(config.seed)
-    inputs = keras.Input((labels.shape[1],), name="labels")
-    generator = keras.Model(inputs, decoder(mapper(inputs)), name="generator")
+    generator = build_generator(mapper, decoder)
     _, val = split_rows(len(labels), config.validation_split, config.seed, groups)
     before = generator.get_weights()
     loss_before = _mse(generator, labels[val], flux[val]) if val.size else None
