@@ -7,7 +7,8 @@ found by minimising
 
 with TensorFlow gradients. Each free label lives in the emulator's training range as
 ``low + (high − low)·sigmoid(u)``, so the fit never leaves the domain the networks were trained
-on. Every star starts from several points, all stars × starts in one batch: Adam on ``u`` finds
+on. Every star starts from several points (half spread over the ranges, half the seeded candidate
+labels whose generated spectra match it best), all stars × starts in one batch: Adam on ``u`` finds
 the basins, then Levenberg–Marquardt steps reach the bottom of each (Adam alone crawls along the
 curved valleys of χ², e.g. vsini against resolution); per star the start with the lowest χ² wins.
 Uncertainties come from the curvature there: the Gauss–Newton covariance ``(Jᵀ W J)⁻¹`` with
