@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 from importlib import import_module
@@ -41,7 +42,9 @@ def predictor(model) -> Callable[[np.ndarray], np.ndarray]:
     import tensorflow as tf
 
     signature = [tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)]
-    graph = tf.function(lambda x: model(x, training=False), input_signature=signature)
+    # a partial, not a lambda: TensorFlow counts the traces of every lambda made here as retraces of
+    # one function and warns after five models, though each model is traced only once
+    graph = tf.function(functools.partial(model, training=False), input_signature=signature)
     return lambda x: graph(x).numpy()
 
 
