@@ -38,23 +38,44 @@ def learning_curve(report: pd.DataFrame, profile: str, extra: dict | None = None
 
 @dataclass(frozen=True)
 class PowerLaw:
-    """MAE = ``scale`` · N^(−``alpha``) for N training spectra."""
+    """MAE = ``scale`` · N^(−``alpha``) for N training spectra; ``alpha_error`` is the fit's
+    standard error on ``alpha`` (at least its floating-point resolution)."""
 
     alpha: float
     scale: float
+    alpha_error: float = 0.0
+
+    @property
+    def falls(self) -> bool:
+        """Whether the MAE falls with N by more than the fit's own noise."""
+        return self.alpha > self.alpha_error
 
     def mae(self, n_spectra: float | np.ndarray) -> float | np.ndarray:
         return self.scale * np.asarray(n_spectra, dtype=float) ** -self.alpha
 
     def spectra_for(self, mae: float) -> float:
-        """Training spectra needed to reach ``mae`` (inf where the curve does not fall)."""
-        return float((self.scale / mae) ** (1 / self.alpha)) if self.alpha > 0 else float("inf")
+        """Training spectra needed to reach ``mae`` (inf where the curve does not fall, or where
+        the answer exceeds the largest float)."""
+        if not mae > 0:
+            raise ValueError(f"a target MAE must be positive, got {mae}")
+        if not self.falls:
+            return float("inf")
+        with np.errstate(over="ignore"):
+            return float(np.exp(np.log(self.scale / mae) / self.alpha))
 
 
 def fit_power_law(n_spectra: np.ndarray, mae: np.ndarray) -> PowerLaw:
-    """Least squares in log–log through at least two (N, MAE) points."""
+    """Least squares in log–log through at least two (N, MAE > 0) points, with the standard error
+    of the slope (zero degrees of freedom for two points: then only its rounding floor)."""
     n_spectra, mae = np.asarray(n_spectra, dtype=float), np.asarray(mae, dtype=float)
     if n_spectra.size < 2 or np.unique(n_spectra).size < 2:
         raise ValueError("a power law needs at least two different training sizes")
-    slope, intercept = np.polyfit(np.log(n_spectra), np.log(mae), 1)
-    return PowerLaw(alpha=float(-slope), scale=float(np.exp(intercept)))
+    if not (np.all(n_spectra > 0) and np.all(mae > 0)):
+        raise ValueError("a power law needs positive training sizes and MAEs")
+    x, y = np.log(n_spectra), np.log(mae)
+    (slope, intercept), residuals = np.polyfit(x, y, 1, full=True)[:2]
+    spread = np.sum((x - x.mean()) ** 2)
+    dof = x.size - 2
+    noise = np.sqrt(residuals[0] / dof / spread) if dof > 0 and residuals.size else 0.0
+    rounding = 64 * np.finfo(float).eps * np.max(np.abs(y)) / np.sqrt(spread)
+    return PowerLaw(alpha=float(-slope), scale=float(np.exp(intercept)), alpha_error=float(max(noise, rounding)))

@@ -10,11 +10,33 @@ from specgen.scaling import fit_power_law, learning_curve
 def test_a_power_law_is_recovered_and_inverted():
     n = np.array([300, 600, 1200, 2400])
     law = fit_power_law(n, 0.5 * n**-0.6)
-    assert law.alpha == pytest.approx(0.6) and law.scale == pytest.approx(0.5)
+    assert law.alpha == pytest.approx(0.6) and law.scale == pytest.approx(0.5) and law.falls
     assert law.spectra_for(0.5 * 10_000**-0.6) == pytest.approx(10_000)
-    assert fit_power_law(n, np.full(4, 0.01)).spectra_for(0.001) == float("inf")  # a flat curve never gets there
     with pytest.raises(ValueError, match="two different"):
         fit_power_law([300, 300], [0.1, 0.2])
+
+
+@pytest.mark.parametrize("ulps", [0, 1, -1, 4])
+def test_a_flat_curve_never_gets_there_whatever_its_rounding(ulps):
+    """polyfit gives a flat curve a slope of ±1e-16 depending on the BLAS kernel: never a finite N."""
+    n = np.array([300, 600, 1200, 2400])
+    mae = 0.01 * (1 + ulps * np.finfo(float).eps * np.arange(4))
+    law = fit_power_law(n, mae)
+    assert not law.falls and law.spectra_for(0.001) == float("inf")
+
+
+def test_a_fall_within_the_scatter_is_no_fall():
+    n = np.array([300, 600, 1200, 2400])
+    law = fit_power_law(n, 0.01 * np.array([1.0, 1.3, 0.8, 0.97]))  # α ≈ 0.08, standard error ≈ 0.15
+    assert 0 < law.alpha < law.alpha_error and law.spectra_for(0.001) == float("inf")
+
+
+def test_a_slow_fall_does_not_overflow():
+    n = np.array([300.0, 600.0])
+    law = fit_power_law(n, 0.01 * n**-1e-3)  # significant (two exact points) but far too slow
+    assert law.falls and law.spectra_for(1e-6) == float("inf")
+    with pytest.raises(ValueError, match="positive"):
+        law.spectra_for(0.0)
 
 
 def test_the_learning_curve_keeps_finished_points_and_adds_the_books_generator():
