@@ -136,9 +136,9 @@ class Emulator:
         from .evaluation import GENERATOR_KEYS, evaluate, generator_metrics
 
         started = time.perf_counter()
-        grid, grid_path = as_grid(grid)
+        grid, grid_path = as_grid(grid, "training")
         grid = grid if n_stars is None else grid.first_stars(n_stars)
-        test, test_path = as_grid(test_grid) if test_grid is not None else (None, None)
+        test, test_path = as_grid(test_grid, "evaluation") if test_grid is not None else (None, None)
         if test is not None and not np.array_equal(test.wavelength, grid.wavelength):
             raise ValueError("the test grid has another wavelength grid than the training grid")
         label_scaler = Scaler.fit(grid.labels, config.label_scaling)

@@ -83,6 +83,7 @@ class LabelEstimator:
     def fit(cls, grid: Grid, config: EstimatorConfig = EstimatorConfig(), *, progress: bool = False) -> LabelEstimator:
         """PCA on the spectra of ``grid``, then the network(s) from its coefficients to its labels."""
         started = time.perf_counter()
+        grid.checked_for("training")
         pca = PCA(config.n_components, random_state=config.seed).fit(grid.flux)
         coefficients = pca.transform(grid.flux)
         coefficient_scaler = Scaler.fit(coefficients, "standardise")

@@ -89,6 +89,26 @@ class Grid:
             dict(self.attrs),
         )
 
+    def checked_for(self, use: str, source: str | os.PathLike | None = None) -> Grid:
+        """The grid itself if its flux can serve ``use``: finite for "evaluation", finite and
+        non-negative for "training" (continuum-normalised flux is ≥ 0). Otherwise a
+        :class:`GridError` naming ``source`` (default: "the grid") and the offending rows."""
+        if use not in ("training", "evaluation"):
+            raise ValueError(f"use must be 'training' or 'evaluation', got {use!r}")
+        problems = {"non-finite (NaN or inf)": ~np.isfinite(self.flux).all(axis=1)}
+        if use == "training":
+            with np.errstate(invalid="ignore"):
+                problems["negative"] = (self.flux < 0).any(axis=1)
+        for kind, bad in problems.items():
+            rows = np.flatnonzero(bad)
+            if rows.size:
+                shown = ", ".join(map(str, rows[:10])) + (f", … ({rows.size} in all)" if rows.size > 10 else "")
+                raise GridError(
+                    f"{source or 'the grid'}: {kind} flux in row{'s' if rows.size > 1 else ''} {shown}; "
+                    f"a grid for {use} needs finite{' non-negative' if use == 'training' else ''} flux: "
+                    "drop or recompute those rows"
+                )
+        return self
 
     def first_stars(self, n: int) -> Grid:
         """The rows of the first ``n`` stars in file order (every row is its own star without
@@ -187,11 +207,12 @@ def read_grid(path: str | os.PathLike, *, allow_incomplete: bool = False, rows: 
     return grid
 
 
-def as_grid(grid: Grid | str | os.PathLike) -> tuple[Grid, str | None]:
-    """``(grid, None)`` for a :class:`Grid`; ``(read_grid(path), absolute path)`` for a file."""
+def as_grid(grid: Grid | str | os.PathLike, use: str) -> tuple[Grid, str | None]:
+    """``(grid, None)`` for a :class:`Grid`; ``(read_grid(path), absolute path)`` for a file; either
+    checked for ``use``, "training" or "evaluation" (:meth:`Grid.checked_for`)."""
     if isinstance(grid, Grid):
-        return grid, None
-    return read_grid(grid), str(Path(grid).resolve())
+        return grid.checked_for(use), None
+    return read_grid(grid).checked_for(use, grid), str(Path(grid).resolve())
 
 
 class GridAppender:

@@ -176,7 +176,7 @@ def generator_error(model: Emulator | str | os.PathLike, grid: Grid | str | os.P
     :func:`fit_labels`. Use spectra the generator was not trained on (a test grid), and not the
     star being fitted; rows outside the training ranges are extrapolated and count."""
     emulator = model if isinstance(model, Emulator) else Emulator.load(model)
-    grid, _ = as_grid(grid)
+    grid, _ = as_grid(grid, "evaluation")
     _check_wavelengths(emulator, grid)
     return np.sqrt(np.mean((emulator.generate_like(grid) - grid.flux.astype(np.float64)) ** 2, axis=0))
 

@@ -286,7 +286,7 @@ def run_shootout(
     labels inside the training ranges (one batch, median of ``speed_repeats`` timed calls after a
     warm-up). The mean training spectrum is always added as the last row.
     """
-    (train, _), (test, _) = as_grid(train), as_grid(test)
+    (train, _), (test, _) = as_grid(train, "training"), as_grid(test, "evaluation")
     if not np.array_equal(train.wavelength, test.wavelength):
         raise ValueError("the test grid has another wavelength grid than the training grid")
     test_labels = np.column_stack([test.label(name) for name in train.label_names])

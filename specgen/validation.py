@@ -114,6 +114,7 @@ def validate(
     ``emulator`` generates at the test labels (extrapolating where they leave its ranges)."""
     if train.label_names != test.label_names:
         raise ValueError(f"the test grid's labels {test.label_names} are not the training grid's {train.label_names}")
+    train.checked_for("training", "the training grid"), test.checked_for("evaluation", "the test grid")
     estimator = estimator or LabelEstimator.fit(train, config, progress=progress)
     fit_rows, val_rows = estimator.split
     generated = emulator.generate_like(test)

@@ -1,5 +1,6 @@
 """The `specgen` command as a colleague would use it from the README."""
 
+import h5py
 import numpy as np
 
 from specgen.cli import main
@@ -29,3 +30,17 @@ def test_info_names_a_broken_file(tmp_path, capsys):
     bad.write_text("nonsense")
     assert main(["info", str(bad)]) == 2
     assert "not a readable HDF5 file" in capsys.readouterr().err
+
+
+def test_train_and_evaluate_refuse_a_nan_pixel_naming_its_row(tmp_path, capsys):
+    from specgen.grid import RVS_WAVELENGTH, Grid, write_grid
+    from specgen.labels import LABEL_NAMES, sample_uniform
+
+    flux = np.ones((4, RVS_WAVELENGTH.size), np.float32)
+    path = write_grid(tmp_path / "g.h5", Grid(RVS_WAVELENGTH, flux, sample_uniform(4, 0, LABEL_NAMES)))
+    with h5py.File(path, "r+") as f:
+        f["flux"][3, 1234] = np.nan
+    assert main(["train", "--grid", str(path), "--out", str(tmp_path / "model"), "--profile", "ci"]) == 2
+    err = capsys.readouterr().err
+    assert "non-finite (NaN or inf) flux in row 3;" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "model").exists()

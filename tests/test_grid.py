@@ -4,7 +4,9 @@ import h5py
 import numpy as np
 import pytest
 
-from specgen.grid import RVS_WAVELENGTH, Grid, GridAppender, GridError, import_ascii, read_attrs, read_grid, write_grid
+from specgen.grid import (
+    RVS_WAVELENGTH, Grid, GridAppender, GridError, as_grid, import_ascii, read_attrs, read_grid, write_grid,
+)
 from specgen.labels import LABEL_NAMES, sample_uniform
 
 
@@ -140,3 +142,24 @@ def test_first_stars_are_nested_and_keep_every_row_of_a_star():
     assert list(two.star_id) == [7, 7, 3, 3, 3] and list(three.star_id) == [7, 7, 3, 3, 3, 9, 9]
     with pytest.raises(GridError, match="holds 5"):
         grid.first_stars(6)
+
+
+@pytest.mark.parametrize("use", ["training", "evaluation"])
+def test_non_finite_flux_is_refused_naming_its_rows(tmp_path, use):
+    path = write_grid(tmp_path / "g.h5", make_grid(14))
+    with h5py.File(path, "r+") as f:  # as another code's file may hold them: write_grid refuses to
+        f["flux"][2, 7] = np.nan
+        f["flux"][11, 0] = np.inf
+    with pytest.raises(GridError, match=r"g\.h5: non-finite \(NaN or inf\) flux in rows 2, 11;"):
+        as_grid(path, use)
+    assert read_grid(path).flux.shape == (14, RVS_WAVELENGTH.size)  # reading alone still works (specgen info)
+
+
+def test_negative_flux_is_refused_for_training_only():
+    grid = make_grid(30)
+    grid.flux[[4, 5, 6, 7, 8, 9, 10, 12, 15, 20, 25, 29], 100] = -0.01
+    assert grid.checked_for("evaluation") is grid
+    with pytest.raises(GridError, match=r"the grid: negative flux in rows 4, 5, 6, 7, 8, 9, 10, 12, 15, 20, … \(12 in all\)"):
+        grid.checked_for("training")
+    grid.flux[:, 100] = 0.0  # a saturated line core is fine
+    assert grid.checked_for("training") is grid
