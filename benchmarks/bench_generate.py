@@ -23,9 +23,9 @@ SUN = {"teff": 5777.0, "logg": 4.44, "m_h": 0.0, "xi_t": 1.0, "vsini": 2.0, "res
 
 def time_generation(model: str, n_spectra: int, batch_size: int) -> dict[str, float]:
     """In a fresh process: seconds per spectrum and the process's peak memory (MiB)."""
-    from specgen.emulator import Emulator
-    from specgen.backend import device_name
-    from specgen.timing import generation_seconds
+    from specgen.model.emulator import Emulator
+    from specgen.runtime.backend import device_name
+    from specgen.runtime.timing import generation_seconds
 
     emulator = Emulator.load(model)
     repeats = 5 if n_spectra <= 4096 else 2
@@ -41,7 +41,7 @@ def time_generation(model: str, n_spectra: int, batch_size: int) -> dict[str, fl
 
 def time_radiative_transfer() -> float:
     """Seconds for one SME spectrum of the Sun: atmosphere, synthesis and broadening."""
-    from specgen.grid import RVS_WAVELENGTH
+    from specgen.constants import RVS_WAVELENGTH
     from specgen.synth.atmospheres import compute_atmosphere
     from specgen.synth.broaden import observe
     from specgen.synth.sme import synthesize_intrinsic

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from specgen.grid import RVS_WAVELENGTH
+from specgen.constants import RVS_WAVELENGTH
 from specgen.synth.atmospheres import compute_atmosphere
 from specgen.synth.broaden import observe
 from specgen.synth.database import random_plan, synthesize_grid

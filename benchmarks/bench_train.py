@@ -26,7 +26,9 @@ import numpy as np
 def epoch_seconds(n_spectra: int, batch_size: int, epochs: int, n_pix: int = 4000, seed: int = 0) -> dict:
     """Seconds per epoch of the paper's autoencoder and mapper on ``n_spectra`` random rows."""
     from specgen.labels import LABEL_NAMES
-    from specgen.training import TrainingConfig, train_autoencoder, train_mapper
+    from specgen.model.autoencoder import train_autoencoder
+    from specgen.model.config import TrainingConfig
+    from specgen.model.mapper import train_mapper
 
     config = TrainingConfig.paper(batch_size=batch_size, max_epochs=epochs, validation_split=0.0, seed=seed)
     rng = np.random.default_rng(seed)
@@ -55,11 +57,12 @@ def _epochs(seconds: list[float], steps: int) -> dict:
 
 def training_run(grid: str, test: str, profile: str, save: str | None) -> dict:
     """Train the emulator of ``profile`` on ``grid``: training seconds, epochs and test metrics."""
-    from specgen.emulator import Emulator
-    from specgen.profiles import get_profile
+    from specgen.model.config import TrainingConfig
+    from specgen.model.train import train_emulator
+    from specgen.runtime.profiles import get_profile
 
-    config = get_profile(profile).training_config()
-    emulator = Emulator.fit(grid, config, test_grid=test, fine_tune=True, progress=False)
+    config = TrainingConfig.for_profile(get_profile(profile))
+    emulator = train_emulator(grid, config, test_grid=test, fine_tune=True, progress=False)
     if save:
         emulator.save(save)
     provenance = emulator.provenance
@@ -90,7 +93,7 @@ def main() -> None:
 
     import keras
 
-    from specgen.backend import backend_version, device_name
+    from specgen.runtime.backend import backend_version, device_name
 
     keras.mixed_precision.set_global_policy(args.precision)
     result = {

@@ -1,19 +1,21 @@
 """specgen: generating stellar spectra with neural networks (after Gebran 2024).
 
-The data flow, one module each: labels → synthesis (:mod:`specgen.synth`) → grid file
-(:mod:`specgen.grid`) → networks (:mod:`specgen.nets`, :mod:`specgen.training`) → generator
-(:mod:`specgen.emulator`) → validation (:mod:`specgen.validation`, :mod:`specgen.inference`).
+The data flow, one package per stage, each importing only earlier ones (tests/test_layout.py):
+labels → synthesis (:mod:`specgen.synth`) → grid file (:mod:`specgen.grid`) → generator
+(:mod:`specgen.model`) → validation (:mod:`specgen.validate`) → fitting (:mod:`specgen.fit`) →
+studies (:mod:`specgen.studies`); :mod:`specgen.runtime` and :mod:`specgen.constants` serve all.
 
-``Emulator`` and ``fit_labels`` load TensorFlow, so they are imported on first use.
+``Emulator``, ``train_emulator`` and ``fit_labels`` load Keras, so they are imported on first use.
 """
 
-__version__ = "0.1.0"
+from specgen.constants import RVS_WAVELENGTH, VERSION
+from specgen.grid import Grid, GridError, read_grid, write_grid
+from specgen.labels import LABEL_NAMES, TABLE1_RANGES, LabelError
+from specgen.runtime.profiles import PROFILES, get_profile
 
-from .grid import RVS_WAVELENGTH, Grid, GridError, read_grid, write_grid
-from .labels import LABEL_NAMES, TABLE1_RANGES, LabelError
-from .profiles import PROFILES, get_profile
+__version__ = VERSION
 
-_LAZY = {"Emulator": "emulator", "fit_labels": "inference"}
+_LAZY = {"Emulator": "model.emulator", "train_emulator": "model.train", "fit_labels": "fit.chi2"}
 
 __all__ = [
     "LABEL_NAMES",
@@ -26,6 +28,7 @@ __all__ = [
     "LabelError",
     "fit_labels",
     "get_profile",
+    "train_emulator",
     "read_grid",
     "write_grid",
 ]

@@ -20,20 +20,24 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from .grid import GridError, grid_summary, import_ascii, read_label_table
-from .labels import LABEL_NAMES, LabelError
-from .observed import SpectrumError, read_spectra
-from .profiles import DEFAULT_PROFILE, PROFILES, get_profile
-from .spectra_files import SUFFIXES, write_spectra
+from specgen.fit.observed import SpectrumError, read_spectra
+from specgen.grid import GridError, grid_summary, import_ascii, read_label_table
+from specgen.labels import LABEL_NAMES, LabelError
+from specgen.model.spectra_files import SUFFIXES, write_spectra
+from specgen.runtime.profiles import DEFAULT_PROFILE, PROFILES, get_profile
 
 
 def _synth(args: argparse.Namespace) -> None:
-    from .synth.database import plan_from_labels, random_plan, synthesize_grid, synthesize_profile
+    from specgen.synth.database import (
+        plan_from_labels,
+        random_plan,
+        synthesize_grid,
+        synthesize_profile,
+    )
 
     if args.profile:
         for path in synthesize_profile(get_profile(args.profile), args.root, scheduler=args.scheduler).values():
@@ -67,14 +71,16 @@ def _info(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from .emulator import Emulator, EmulatorError
+    from specgen.model.config import TrainingConfig
+    from specgen.model.emulator import EmulatorError
+    from specgen.model.train import train_emulator
 
     taken = args.out.is_file() or (args.out.is_dir() and any(args.out.iterdir()))
     if taken and not (args.out / "emulator.json").exists():  # said now, not after hours of training
         raise EmulatorError(f"{args.out} exists and is not a saved emulator; choose another directory")
     overrides = {k: v for k, v in (("seed", args.seed), ("max_epochs", args.max_epochs)) if v is not None}
-    config = replace(get_profile(args.profile).training_config(), **overrides)
-    emulator = Emulator.fit(args.grid, config, test_grid=args.test, fine_tune=args.fine_tune)
+    config = TrainingConfig.for_profile(get_profile(args.profile), **overrides)
+    emulator = train_emulator(args.grid, config, test_grid=args.test, fine_tune=args.fine_tune)
     emulator.save(args.out)
     history, metrics = emulator.provenance["history"], emulator.provenance["metrics"]
     print(f"saved {emulator!r} to {args.out} ({emulator.provenance['training_seconds']} s of training)")
@@ -85,7 +91,7 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _generate(args: argparse.Namespace) -> None:
-    from .emulator import Emulator
+    from specgen.model.emulator import Emulator
 
     emulator = Emulator.load(args.model)
     _, _, table = read_label_table(args.labels)
@@ -96,7 +102,7 @@ def _generate(args: argparse.Namespace) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    from .evaluation import evaluate
+    from specgen.model.evaluate import evaluate
 
     metrics = evaluate(args.model, args.grid)
     for key, value in metrics.items():
@@ -106,12 +112,13 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 
 def _validate(args: argparse.Namespace) -> None:
-    from .emulator import Emulator
-    from .grid import read_grid
-    from .validation import validate
+    from specgen.grid import read_grid
+    from specgen.model.emulator import Emulator
+    from specgen.validate.estimator import EstimatorConfig
+    from specgen.validate.tab5 import validate
 
     epochs = {"max_epochs": args.max_epochs} if args.max_epochs else {}
-    config = get_profile(args.profile).estimator_config(per_label=not args.joint, **epochs)
+    config = EstimatorConfig.for_profile(get_profile(args.profile), per_label=not args.joint, **epochs)
     result = validate(Emulator.load(args.model), read_grid(args.train), read_grid(args.test), config)
     print(f"label recovery by PCA({config.n_components}) + networks ({result.estimator.mode}); RMSE in label units")
     print(result.table().to_string(float_format=lambda v: f"{v:.4g}"))
@@ -121,10 +128,11 @@ def _validate(args: argparse.Namespace) -> None:
 
 
 def _shootout(args: argparse.Namespace) -> None:
-    from . import plots
-    from .shootout import default_contestants, run_shootout
+    from specgen import plots
+    from specgen.model.config import TrainingConfig
+    from specgen.studies.shootout import default_contestants, run_shootout
 
-    config = get_profile(args.profile).training_config(max_epochs=args.max_epochs)
+    config = TrainingConfig.for_profile(get_profile(args.profile), max_epochs=args.max_epochs)
     small = {"max_epochs": args.small_max_epochs}
     contestants = default_contestants(Payne=small, ConditionalVAE=small)
     result = run_shootout(args.train, args.test, config, contestants=contestants, progress=True)
@@ -141,10 +149,10 @@ def _shootout(args: argparse.Namespace) -> None:
 def _fit(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    from .emulator import Emulator
-    from .grid import read_grid
-    from .inference import fit_labels, generator_error
-    from .stars import fit_spectra
+    from specgen.fit.chi2 import fit_labels, generator_error
+    from specgen.fit.stars import fit_spectra
+    from specgen.grid import read_grid
+    from specgen.model.emulator import Emulator
 
     emulator = Emulator.load(args.model)
     model_error = None if args.model_error is None else generator_error(emulator, args.model_error)
@@ -163,7 +171,7 @@ def _fit(args: argparse.Namespace) -> None:
         table, source = fit.table(), {"spectra": str(args.spectra.resolve())}
     print(table.to_string(float_format=lambda v: f"{v:.4g}"))
     if args.plot:
-        from . import plots
+        from specgen import plots
 
         star = stars[0]
         title = f"{args.spectrum.name}: " + plots.label_text(star.labels.label_names, star.labels.labels[0])
@@ -192,7 +200,7 @@ def _json_value(value):
 def _sweep(args: argparse.Namespace) -> None:
     from dataclasses import replace as with_changes
 
-    from .sweeps import Sweep, run_sweep
+    from specgen.studies.sweeps import Sweep, run_sweep
 
     sweep = Sweep.read(args.spec)
     changes = {key: value for key, value in (("workers", args.workers), ("scheduler", args.scheduler)) if value}
@@ -202,7 +210,7 @@ def _sweep(args: argparse.Namespace) -> None:
 
 
 def _sweep_report(args: argparse.Namespace) -> None:
-    from .sweeps import sweep_report
+    from specgen.studies.sweeps import sweep_report
 
     report = sweep_report(args.runs)
     if report.empty:
@@ -395,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run notebooks over a grid of papermill parameters on Dask (resumable)",
         description="Run the notebooks of a sweep file at every combination of its axes, each point in its own "
         "run directory, in parallel on a dask LocalCluster or a given scheduler. Points already done are not "
-        "redone; a failed point is recorded with its traceback and stops no other. See specgen.sweeps.",
+        "redone; a failed point is recorded with its traceback and stops no other. See specgen.studies.sweeps.",
     )
     sw.add_argument("spec", type=Path, help="sweep file (YAML)")
     sw.add_argument("--workers", type=int, help="LocalCluster worker processes (default: the file's, else 2)")
@@ -416,11 +424,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--plot, --fit-velocity and --continuum need --spectrum")
     errors: tuple[type[Exception], ...] = (GridError, LabelError, SpectrumError, FileNotFoundError, KeyError)
     if args.command == "sweep":
-        from .sweeps import SweepError
+        from specgen.studies.sweeps import SweepError
 
         errors += (SweepError,)
     if args.command in ("train", "generate", "evaluate", "validate", "fit"):  # the commands that load TensorFlow
-        from .emulator import EmulatorError
+        from specgen.model.emulator import EmulatorError
 
         errors += (EmulatorError,)
     try:

@@ -10,9 +10,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, NullFormatter, NullLocator
 
-from .grid import Grid
-from .labels import LABEL_TEX, LABEL_UNITS
-from .metrics import binned_residual
+from specgen.grid import Grid
+from specgen.labels import LABEL_TEX, LABEL_UNITS
+from specgen.model.metrics import binned_residual
 
 #: Colours of the sets of spectra in the validation figures (Fig. 9: test black, generated red).
 SET_COLOURS = {"train": "tab:blue", "val": "tab:green", "test": "k", "generated": "tab:red"}
@@ -109,7 +109,7 @@ def chi2_landscapes(
     maps: dict[tuple[str, str], tuple], best: dict[str, float], reference: dict[str, float] | None = None
 ) -> Figure:
     """Δχ² = χ² − min χ² over pairs of labels, one panel per ``(x, y)`` key of ``maps`` (values
-    from :func:`specgen.stars.chi2_map`), with the 1σ, 2σ and 3σ contours of two parameters
+    from :func:`specgen.fit.stars.chi2_map`), with the 1σ, 2σ and 3σ contours of two parameters
     (Δχ² = 2.30, 6.18, 11.8), the best fit (``best``, red +) and ``reference`` values (white ☆,
     e.g. the literature's) marked."""
     fig, axes = plt.subplots(1, len(maps), figsize=(4.2 * len(maps), 3.6), layout="constrained", squeeze=False)
@@ -340,7 +340,7 @@ RECOVERY_STYLES = {
 
 def recovery_against_snr(table) -> Figure:
     """RMSE of the recovered labels against S/N, a panel per label, from
-    :func:`specgen.validation.recovery_against_snr` (rows (S/N, method), columns labels)."""
+    :func:`specgen.fit.recovery.recovery_against_snr` (rows (S/N, method), columns labels)."""
     names = list(table.columns)
     fig, axes = plt.subplots(2, (len(names) + 1) // 2, figsize=(9, 5), sharex=True, layout="constrained")
     snrs = table.index.get_level_values("S/N").unique()
@@ -444,7 +444,7 @@ def latent_agreement(encoded: np.ndarray, predicted: np.ndarray) -> Figure:
     return fig
 
 
-#: The row of a shoot-out table (:func:`specgen.shootout.run_shootout`) that predicts the mean spectrum.
+#: The row of a shoot-out table (:func:`specgen.studies.shootout.run_shootout`) that predicts the mean spectrum.
 SHOOTOUT_BASELINE = "mean training spectrum"
 
 
@@ -503,7 +503,7 @@ def shootout_cost(table, baseline: str = SHOOTOUT_BASELINE) -> Figure:
 
 def learning_curves(curve, law=None, target: float | None = None) -> Figure:
     """Generator MAE against training spectra, one line per latent size (from
-    :func:`specgen.scaling.learning_curve`), with a power law fitted to the paper's latent 10 and a
+    :func:`specgen.studies.learning_curve.learning_curve`), with a power law fitted to the paper's latent 10 and a
     target MAE (e.g. the disagreement between radiative-transfer codes), log–log."""
     fig, ax = plt.subplots(figsize=(6.5, 4), layout="constrained")
     for latent, rows in curve.groupby("latent"):

@@ -15,8 +15,8 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-from .grid import read_attrs
-from .profiles import PROFILES, get_profile, project_root
+from specgen.grid import read_attrs
+from specgen.runtime.profiles import PROFILES, get_profile, project_root
 
 #: Distributions whose versions the block lists, in this order.
 PACKAGES = (
@@ -41,7 +41,7 @@ def package_versions() -> dict[str, str]:
 def write_build_info(profile: str, root: str | Path | None = None) -> Path:
     """Write ``book/_build_info/``: ``block.md`` (included by the front page), the saved generator of
     ``profile`` as a zip and the provenance of its train and test grids as JSON. Returns ``block.md``."""
-    from .backend import device_name
+    from specgen.runtime.backend import device_name
 
     root = Path(root or project_root())
     prof = get_profile(profile)

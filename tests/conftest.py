@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from specgen.profiles import get_profile
+from specgen.runtime.profiles import get_profile
 from specgen.synth.database import synthesize_profile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,14 +24,14 @@ def pytest_sessionstart(session):
 @pytest.fixture(scope="session")
 def ci_emulator():
     """The recipe of test_emulator's held-out test, 100 epochs on the 48 ci spectra: ~20 s."""
-    from specgen.emulator import Emulator
     from specgen.grid import read_grid
-    from specgen.training import TrainingConfig
+    from specgen.model.config import TrainingConfig
+    from specgen.model.train import train_emulator
 
     config = TrainingConfig.small_grid(
         encoder_hidden=(128, 32), mapper_hidden=(128, 64), batch_size=16, validation_split=0.0, max_epochs=100, seed=0
     )
-    return Emulator.fit(read_grid(get_profile("ci").data_dir(ROOT) / "train.h5"), config, progress=False)
+    return train_emulator(read_grid(get_profile("ci").data_dir(ROOT) / "train.h5"), config, progress=False)
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,15 @@
 import numpy as np
 import pytest
 
-from specgen.synth.broaden import C_KMS, broaden, gaussian_kernel, observe, resample, rotation_kernel, velocity_step
+from specgen.constants import C_KMS
+from specgen.synth.broaden import (
+    broaden,
+    gaussian_kernel,
+    observe,
+    resample,
+    rotation_kernel,
+    velocity_step,
+)
 
 DV = 0.5  # km/s
 

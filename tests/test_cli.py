@@ -33,7 +33,8 @@ def test_info_names_a_broken_file(tmp_path, capsys):
 
 
 def test_train_and_evaluate_refuse_a_nan_pixel_naming_its_row(tmp_path, capsys):
-    from specgen.grid import RVS_WAVELENGTH, Grid, write_grid
+    from specgen.constants import RVS_WAVELENGTH
+    from specgen.grid import Grid, write_grid
     from specgen.labels import LABEL_NAMES, sample_uniform
 
     flux = np.ones((4, RVS_WAVELENGTH.size), np.float32)

@@ -11,9 +11,9 @@ import pytest
 from astropy.io import fits
 
 from specgen.cli import main
-from specgen.emulator import Emulator
-from specgen.evaluation import evaluate
 from specgen.grid import read_grid, read_label_table
+from specgen.model.emulator import Emulator
+from specgen.model.evaluate import evaluate
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 

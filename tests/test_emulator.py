@@ -7,11 +7,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from specgen.emulator import Emulator, EmulatorError
 from specgen.grid import Grid, read_grid
-from specgen.labels import LABEL_NAMES, TABLE1_RANGES, LabelError, LabelRange, sample_uniform
-from specgen.nets import build_autoencoder, build_mapper
-from specgen.training import Scaler, TrainingConfig, split_rows
+from specgen.labels import (
+    LABEL_NAMES,
+    TABLE1_RANGES,
+    LabelError,
+    LabelRange,
+    sample_uniform,
+)
+from specgen.model.config import TrainingConfig
+from specgen.model.emulator import Emulator, EmulatorError
+from specgen.model.networks import build_autoencoder, build_mapper
+from specgen.model.scaling import Scaler
+from specgen.model.schedule import split_rows
+from specgen.model.train import train_emulator
 
 # Keras 3.15's ReduceLROnPlateau reads the learning rate with np.array(variable), which numpy 2 warns about.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
@@ -48,7 +57,7 @@ def train_grid():
 
 @pytest.fixture(scope="module")
 def emulator(train_grid):
-    return Emulator.fit(train_grid, TINY, test_grid=toy_grid(6, seed=2), fine_tune=True, progress=False)
+    return train_emulator(train_grid, TINY, test_grid=toy_grid(6, seed=2), fine_tune=True, progress=False)
 
 
 def inside(grid, n=5):
@@ -263,7 +272,7 @@ def test_beats_the_mean_spectrum_on_held_out_radiative_transfer():
     config = TrainingConfig.small_grid(
         encoder_hidden=(128, 32), mapper_hidden=(128, 64), batch_size=16, validation_split=0.0, max_epochs=100, seed=0
     )
-    emulator = Emulator.fit(CI / "train.h5", config, test_grid=CI / "test.h5", progress=False)
+    emulator = train_emulator(CI / "train.h5", config, test_grid=CI / "test.h5", progress=False)
     held_out = emulator.provenance["metrics"]["test"]
     assert held_out["n_test"] == 16 and held_out["n_outside_training_ranges"] > 0
     assert held_out["gen_mae"] < 0.85 * held_out["mean_spectrum_mae"]
@@ -274,8 +283,8 @@ def test_beats_the_mean_spectrum_on_held_out_radiative_transfer():
 
 
 def test_fit_or_load_trains_on_the_first_stars_and_retrains_when_their_number_changes(train_grid, tmp_path):
-    from specgen.emulator import fit_or_load
     from specgen.grid import write_grid
+    from specgen.model.train import fit_or_load
 
     path = write_grid(tmp_path / "train.h5", train_grid)
     small = fit_or_load(path, tmp_path / "model", TINY, fine_tune=False, n_stars=6, progress=False)

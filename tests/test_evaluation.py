@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from specgen.emulator import Emulator
-from specgen.evaluation import AUTOENCODER_KEYS, GENERATOR_KEYS, evaluate
 from specgen.grid import Grid, GridError, read_grid
 from specgen.labels import LabelError
-from specgen.metrics import mean_spectrum_baseline
-from specgen.training import TrainingConfig
+from specgen.model.config import TrainingConfig
+from specgen.model.evaluate import AUTOENCODER_KEYS, GENERATOR_KEYS, evaluate
+from specgen.model.metrics import mean_spectrum_baseline
+from specgen.model.train import train_emulator
 
 # Keras 3.15's ReduceLROnPlateau reads the learning rate with np.array(variable), which numpy 2 warns about.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
@@ -39,7 +39,7 @@ def test_grid():
 
 @pytest.fixture(scope="module")
 def emulator(train):
-    return Emulator.fit(train, TINY, progress=False)
+    return train_emulator(train, TINY, progress=False)
 
 
 def test_every_number_is_there_finite_and_consistent(emulator, train, test_grid):

@@ -4,8 +4,16 @@ import h5py
 import numpy as np
 import pytest
 
+from specgen.constants import RVS_WAVELENGTH
 from specgen.grid import (
-    RVS_WAVELENGTH, Grid, GridAppender, GridError, as_grid, import_ascii, read_attrs, read_grid, write_grid,
+    Grid,
+    GridAppender,
+    GridError,
+    as_grid,
+    import_ascii,
+    read_attrs,
+    read_grid,
+    write_grid,
 )
 from specgen.labels import LABEL_NAMES, sample_uniform
 

@@ -6,11 +6,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from specgen.emulator import Emulator
+from specgen.fit.chi2 import fit_labels, generator_error
 from specgen.grid import GridError, read_grid
-from specgen.inference import fit_labels, generator_error
 from specgen.labels import LabelError
-from specgen.training import TrainingConfig
+from specgen.model.config import TrainingConfig
+from specgen.model.train import train_emulator
 
 # Keras 3.15's ReduceLROnPlateau reads the learning rate with np.array(variable), which numpy 2 warns about.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
@@ -162,7 +162,7 @@ def test_a_saved_emulator_is_read_from_its_directory(emulator, observed, tmp_pat
 def test_a_latent_space_narrower_than_the_labels_is_flagged_degenerate(observed):
     """Six labels through four latent numbers: the χ² surface is flat along two directions."""
     config = TrainingConfig.small_grid(latent=4, encoder_hidden=(32, 16), mapper_hidden=(32, 16), max_epochs=3, seed=0)
-    narrow = Emulator.fit(read_grid(CI / "train.h5"), config, progress=False)
+    narrow = train_emulator(read_grid(CI / "train.h5"), config, progress=False)
     fit = fit_labels(observed, narrow, SIGMA, n_starts=2, max_steps=20)
     assert fit.degenerate.all() and np.isinf(fit.uncertainties).all()
 

@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from specgen.labels import LABEL_NAMES, TABLE1_RANGES, LabelError, check_labels, sample_uniform
+from specgen.labels import (
+    LABEL_NAMES,
+    TABLE1_RANGES,
+    LabelError,
+    check_labels,
+    sample_uniform,
+)
 
 
 def test_sampling_is_seeded_and_inside_table1():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import explained_variance_score, r2_score
 
-from specgen.metrics import (
+from specgen.model.metrics import (
     binned_residual,
     generation_metrics,
     mean_spectrum_baseline,

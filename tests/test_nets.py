@@ -3,7 +3,14 @@
 import keras
 import numpy as np
 
-from specgen.nets import build_autoencoder, build_decoder, build_encoder, build_estimator, build_mapper, summary_table
+from specgen.model.networks import (
+    build_autoencoder,
+    build_decoder,
+    build_encoder,
+    build_estimator,
+    build_mapper,
+    summary_table,
+)
 
 
 def dense(n_in, n_out):

@@ -5,8 +5,14 @@ import pytest
 from astropy.io import fits
 from astropy.table import Table
 
-from specgen.grid import RVS_WAVELENGTH
-from specgen.observed import EXAMPLE_SPECTRUM, SpectrumError, read_spectra, read_spectrum, vacuum_to_air
+from specgen.constants import RVS_WAVELENGTH
+from specgen.fit.observed import (
+    EXAMPLE_SPECTRUM,
+    SpectrumError,
+    read_spectra,
+    read_spectrum,
+    vacuum_to_air,
+)
 
 #: Ca II infrared triplet, vacuum and air wavelengths (Å; NIST ASD).
 CA_II_VACUUM = [8500.36, 8544.44, 8664.52]

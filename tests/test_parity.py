@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from specgen.emulator import Emulator
-from specgen.backend import device_name
+from specgen.model.emulator import Emulator
+from specgen.runtime.backend import device_name
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
 

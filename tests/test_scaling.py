@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from specgen.scaling import fit_power_law, learning_curve
+from specgen.studies.learning_curve import fit_power_law, learning_curve
 
 
 def test_a_power_law_is_recovered_and_inverted():

@@ -10,9 +10,10 @@ import pytest
 
 from specgen.cli import main
 from specgen.grid import read_grid
-from specgen.metrics import mean_spectrum_baseline
-from specgen.profiles import get_profile
-from specgen.shootout import (
+from specgen.model.config import TrainingConfig
+from specgen.model.metrics import mean_spectrum_baseline
+from specgen.runtime.profiles import get_profile
+from specgen.studies.shootout import (
     COLUMNS,
     ConditionalVAE,
     FineTuned,
@@ -24,7 +25,6 @@ from specgen.shootout import (
     default_contestants,
     run_shootout,
 )
-from specgen.training import TrainingConfig
 
 DATA = get_profile("ci").data_dir(Path(__file__).resolve().parents[1])
 #: Small networks, as in conftest's ci_emulator, and every row in training (no early stopping).

@@ -11,14 +11,19 @@ import socket
 from functools import cache
 
 import numpy as np
+import pysme
 import pytest
 from scipy.signal import argrelmin
 
-import pysme
+from specgen.constants import C_KMS
 from specgen.synth.atmospheres import compute_atmosphere
 from specgen.synth.broaden import broaden, resample
 from specgen.synth.linelist import load_linelist
-from specgen.synth.sme import C_KMS, code_versions, log_uniform_grid, synthesize_intrinsic
+from specgen.synth.sme import (
+    code_versions,
+    log_uniform_grid,
+    synthesize_intrinsic,
+)
 
 # name: ((Teff K, log g, [M/H]), ξt km/s, with Paschen lines, velocity step km/s)
 STARS = {

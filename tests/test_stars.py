@@ -12,10 +12,9 @@ import pandas as pd
 import pytest
 
 from specgen.cli import main
-from specgen.grid import read_grid
-from specgen.inference import generator_error
-from specgen.observed import (
-    C_KM_S,
+from specgen.constants import C_KMS
+from specgen.fit.chi2 import generator_error
+from specgen.fit.observed import (
     EXAMPLE_SPECTRUM,
     ObservedSpectrum,
     SpectrumError,
@@ -23,8 +22,9 @@ from specgen.observed import (
     read_spectra,
     read_spectrum,
 )
-from specgen.profiles import get_profile
-from specgen.stars import OutOfDomainWarning, fit_spectra, fit_spectrum
+from specgen.fit.stars import OutOfDomainWarning, fit_spectra, fit_spectrum
+from specgen.grid import read_grid
+from specgen.runtime.profiles import get_profile
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 
@@ -46,7 +46,7 @@ def write_ascii(path, emulator, labels, seed, velocity=0.0, extrapolate=False):
     flux = emulator.generate(labels, allow_extrapolation=extrapolate).ravel()
     flux = flux + np.random.default_rng(seed).normal(0, SIGMA, flux.shape)
     keep = (emulator.wavelength > 8450) & (emulator.wavelength < 8750)
-    observed = emulator.wavelength * (1 + velocity / C_KM_S)
+    observed = emulator.wavelength * (1 + velocity / C_KMS)
     np.savetxt(path, np.column_stack([observed, flux, np.full_like(flux, SIGMA)])[keep])
     return int(keep.sum())
 
@@ -159,7 +159,7 @@ def test_a_tilted_continuum_is_corrected(ci_emulator):
 
 def test_the_velocity_scan_refuses_a_minimum_on_its_edge(ci_emulator, truth):
     template = ci_emulator.generate(truth[1])
-    far = ObservedSpectrum(ci_emulator.wavelength * (1 + 300 / C_KM_S), template, np.full_like(template, SIGMA))
+    far = ObservedSpectrum(ci_emulator.wavelength * (1 + 300 / C_KMS), template, np.full_like(template, SIGMA))
     assert measure_velocity(far, ci_emulator.wavelength, template)[0] == pytest.approx(300, abs=0.5)
     with pytest.raises(SpectrumError, match="edge"):
         measure_velocity(far, ci_emulator.wavelength, template, limit=100)

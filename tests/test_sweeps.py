@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 
 from specgen.cli import main
-from specgen.sweeps import Sweep, SweepError, point_name, run_sweep, sweep_report
+from specgen.studies.sweeps import (
+    Sweep,
+    SweepError,
+    point_name,
+    run_sweep,
+    sweep_report,
+)
 
 NOTEBOOK = [
     ("code", "shape = 'x'\nsize = 1\nroot = None", ["parameters"]),

@@ -5,7 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from specgen.timing import recorded_epochs, recorded_generation, recorded_training
+from specgen.runtime.timing import (
+    recorded_epochs,
+    recorded_generation,
+    recorded_training,
+)
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 

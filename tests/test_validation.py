@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 from specgen.cli import main
-from specgen.emulator import Emulator
-from specgen.estimator import EstimatorConfig, LabelEstimator
+from specgen.fit.recovery import recovery_against_snr
 from specgen.grid import Grid, read_grid, write_grid
-from specgen.training import TrainingConfig
-from specgen.validation import PAPER_TAB5, SETS, accuracy, recovery_against_snr, validate
+from specgen.model.config import TrainingConfig
+from specgen.model.train import train_emulator
+from specgen.validate.estimator import EstimatorConfig, LabelEstimator
+from specgen.validate.tab5 import PAPER_TAB5, SETS, accuracy, validate
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 
@@ -41,7 +42,7 @@ def emulator(train):
     config = TrainingConfig.small_grid(
         latent=8, encoder_hidden=(32, 16), mapper_hidden=(32, 16), batch_size=16, max_epochs=20, seed=0
     )
-    return Emulator.fit(train, config, progress=False)
+    return train_emulator(train, config, progress=False)
 
 
 @pytest.fixture(scope="module")

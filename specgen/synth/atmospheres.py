@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.integrate import cumulative_trapezoid
 
-from ..labels import sample_uniform
+from specgen.labels import sample_uniform
 
 K_B = 1.380649e-16  # Boltzmann constant, erg K^-1
 AMU = 1.66053906660e-24  # atomic mass unit, g

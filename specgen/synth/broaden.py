@@ -18,7 +18,8 @@ import numpy as np
 from scipy.signal import fftconvolve
 from scipy.special import erf
 
-C_KMS = 299_792.458  # speed of light, km/s
+from specgen.constants import C_KMS
+
 FWHM_TO_SIGMA = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
 _SUBSAMPLE = 16  # sub-pixels per pixel when integrating the rotation kernel
 

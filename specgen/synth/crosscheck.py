@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..grid import RVS_WAVELENGTH
-from ..labels import LABEL_NAMES, check_labels
-from .atmospheres import compute_atmosphere
-from .broaden import broaden, resample
-from .sme import synthesize_broadened_by_sme, synthesize_intrinsic
+from specgen.constants import RVS_WAVELENGTH
+from specgen.labels import LABEL_NAMES, check_labels
+from specgen.synth.atmospheres import compute_atmosphere
+from specgen.synth.broaden import broaden, resample
+from specgen.synth.sme import synthesize_broadened_by_sme, synthesize_intrinsic
 
 #: SME's Gaussian has FWHM (λ₀/λ̄)·c/R, λ₀ = 8377.16 Å being the first point of its internal grid
 #: and λ̄ = 8600 Å the middle: an SME resolution R is R × λ̄/λ₀ in our convention (measured).

@@ -18,13 +18,20 @@ from typing import Mapping
 
 import numpy as np
 
-from ..grid import RVS_WAVELENGTH, GridAppender, GridError, read_attrs, read_star_log
-from ..labels import INTRINSIC_LABELS, LABEL_NAMES, TABLE1_RANGES, LabelRange, check_labels
-from ..parallel import dask_client
-from ..profiles import Profile
-from .atmospheres import AtmosphereError, compute_atmosphere
-from .broaden import observe
-from .sme import code_versions, synthesize_intrinsic
+from specgen.constants import RVS_WAVELENGTH
+from specgen.grid import GridAppender, GridError, read_attrs, read_star_log
+from specgen.labels import (
+    INTRINSIC_LABELS,
+    LABEL_NAMES,
+    TABLE1_RANGES,
+    LabelRange,
+    check_labels,
+)
+from specgen.runtime.parallel import dask_client
+from specgen.runtime.profiles import Profile
+from specgen.synth.atmospheres import AtmosphereError, compute_atmosphere
+from specgen.synth.broaden import observe
+from specgen.synth.sme import code_versions, synthesize_intrinsic
 
 _INTRINSIC_COLS = [LABEL_NAMES.index(n) for n in INTRINSIC_LABELS]
 _VARIANT_COLS = [LABEL_NAMES.index(n) for n in ("vsini", "resolution")]

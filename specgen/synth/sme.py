@@ -39,10 +39,10 @@ from pysme.sme import SME_Structure  # noqa: E402
 from pysme.sme_synth import SME_DLL  # noqa: E402
 from pysme.synthesize import Synthesizer  # noqa: E402
 
-from .atmospheres import ModelAtmosphere
-from .linelist import SHIPPED_LINELIST, load_linelist, to_pysme
+from specgen.constants import C_KMS
+from specgen.synth.atmospheres import ModelAtmosphere
+from specgen.synth.linelist import SHIPPED_LINELIST, load_linelist, to_pysme
 
-C_KMS = 299_792.458  # speed of light, km/s
 ABUNDANCE_PATTERN = "asplund2009"  # the solar mix of the atmospheres
 
 # PySME reports every synthesis at INFO level ("Running in LTE", line selection, ...).

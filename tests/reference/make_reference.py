@@ -13,10 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from specgen.emulator import Emulator
 from specgen.grid import read_grid
-from specgen.training import TrainingConfig
-from specgen.backend import device_name
+from specgen.model.config import TrainingConfig
+from specgen.model.emulator import Emulator
+from specgen.model.train import train_emulator
+from specgen.runtime.backend import device_name
 
 HERE = Path(__file__).resolve().parent
 CI = HERE.parents[1] / "data" / "ci"
@@ -26,7 +27,7 @@ def main() -> None:
     config = TrainingConfig.small_grid(
         latent=10, encoder_hidden=(32, 16), mapper_hidden=(64, 32), batch_size=16, max_epochs=30, seed=0
     )
-    emulator = Emulator.fit(read_grid(CI / "train.h5"), config, progress=False)
+    emulator = train_emulator(read_grid(CI / "train.h5"), config, progress=False)
     emulator.save(HERE / "generator")
     labels = read_grid(CI / "test.h5").labels[:16]
     flux = Emulator.load(HERE / "generator").generate(labels, allow_extrapolation=True)

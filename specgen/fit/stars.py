@@ -1,10 +1,10 @@
 """Observed stars: a spectrum file → rest frame → labels fitted through the generator.
 
-:func:`fit_spectrum` reads a spectrum (:func:`specgen.observed.read_spectrum`), holds the
+:func:`fit_spectrum` reads a spectrum (:func:`specgen.fit.observed.read_spectrum`), holds the
 instrument's resolution when it is known, optionally measures the radial velocity against the
 best-fitting model and refits in the rest frame, optionally corrects the continuum by a
-low-order polynomial, and fits the labels with :func:`specgen.inference.fit_labels`, the
-generator's own error (:func:`specgen.inference.generator_error`) added to the noise when given.
+low-order polynomial, and fits the labels with :func:`specgen.fit.chi2.fit_labels`, the
+generator's own error (:func:`specgen.fit.chi2.generator_error`) added to the noise when given.
 A label that ends on an edge of the training range raises an :class:`OutOfDomainWarning`: the
 star is probably outside the model's domain.
 
@@ -26,9 +26,14 @@ import numpy as np
 import pandas as pd
 from numpy.polynomial import Legendre
 
-from .emulator import Emulator
-from .inference import LabelFit, fit_labels
-from .observed import ObservedSpectrum, SpectrumError, measure_velocity, read_spectrum
+from specgen.fit.chi2 import LabelFit, fit_labels
+from specgen.fit.observed import (
+    ObservedSpectrum,
+    SpectrumError,
+    measure_velocity,
+    read_spectrum,
+)
+from specgen.model.emulator import Emulator
 
 #: Label fit → velocity against its best model → refit in the rest frame, this many times.
 VELOCITY_ITERATIONS = 2
@@ -98,8 +103,8 @@ class SpectrumFit:
 def fit_spectrum(
     spectrum: ObservedSpectrum | str | os.PathLike, model: Emulator | str | os.PathLike, **options
 ) -> SpectrumFit:
-    """Fit the labels of one observed spectrum (an :class:`~specgen.observed.ObservedSpectrum` or a
-    file for :func:`~specgen.observed.read_spectrum`): :func:`fit_spectra` for one star, with the
+    """Fit the labels of one observed spectrum (an :class:`~specgen.fit.observed.ObservedSpectrum` or a
+    file for :func:`~specgen.fit.observed.read_spectrum`): :func:`fit_spectra` for one star, with the
     same keyword ``options`` (``snr``, ``model_error``, ``continuum_degree``, ``fixed``, ``fit_velocity``, ...)."""
     spectrum = spectrum if isinstance(spectrum, ObservedSpectrum) else read_spectrum(spectrum)
     return fit_spectra([spectrum], model, **options)[0]
@@ -121,12 +126,12 @@ def fit_spectra(
     progress: bool = False,
 ) -> list[SpectrumFit]:
     """Fit the labels of observed spectra through the generator, all stars in one batch
-    (:func:`~specgen.inference.fit_labels`; spectra of different known resolutions in one batch each).
+    (:func:`~specgen.fit.chi2.fit_labels`; spectra of different known resolutions in one batch each).
 
     Each spectrum is resampled onto the model's wavelengths; pixels outside its range or next to
     missing ones are left out. σ is the file's flux error, or 1/``snr`` where ``snr`` is given
     (needed when a file has no errors). ``model_error`` ``(n_pix,)``, the generator's own 1σ error
-    per pixel (continuum units, :func:`~specgen.inference.generator_error`), is added to σ in
+    per pixel (continuum units, :func:`~specgen.fit.chi2.generator_error`), is added to σ in
     quadrature, so that the uncertainties count it; None counts the noise only. When the
     instrument's resolution is known (Gaia RVS: 11,500) and the model has a ``resolution`` label,
     that label is held at it unless ``fit_resolution``; ``fixed`` holds other labels (or overrides

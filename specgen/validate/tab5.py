@@ -1,6 +1,6 @@
 """The paper's proof that generated spectra are as good as radiative-transfer ones (Sec. 3.2).
 
-A :class:`~specgen.estimator.LabelEstimator` fitted on the radiative-transfer training grid
+A :class:`~specgen.validate.estimator.LabelEstimator` fitted on the radiative-transfer training grid
 recovers the labels of four sets of spectra: its own training rows, its validation rows, the
 radiative-transfer test grid, and spectra generated at the test labels. If the generator is as
 good as radiative transfer, the estimator is as accurate on the last as on the third: the ratio
@@ -18,17 +18,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from .estimator import EstimatorConfig, LabelEstimator
-from .grid import Grid
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-    from .emulator import Emulator
+from specgen.grid import Grid
+from specgen.model.emulator import Emulator
+from specgen.validate.estimator import EstimatorConfig, LabelEstimator
 
 #: Gebran (2024), Tab. 5: "MSE" (an RMSE, in the label's unit) on training, validation, test and
 #: generated spectra, with 205,000 training spectra.
@@ -39,6 +36,8 @@ PAPER_TAB5: dict[str, tuple[float, float, float, float]] = {
     "m_h": (0.04, 0.08, 0.15, 0.15),
     "xi_t": (0.15, 0.17, 0.17, 0.20),
 }
+
+
 SETS = ("train", "val", "test", "generated")
 
 
@@ -128,41 +127,6 @@ def validate(
         predicted={s: estimator.predict(flux) for s, flux in spectra.items()},
         pca_reconstruction_error=estimator.reconstruction_error(train.flux),
     )
-
-
-def recovery_against_snr(
-    emulator: Emulator,
-    estimator: LabelEstimator,
-    grid: Grid,
-    snrs: tuple[float, ...] = (20, 50, 100, 300),
-    *,
-    n_starts: int = 4,
-    seed: int = 0,
-) -> pd.DataFrame:
-    """RMSE of the labels recovered from the spectra of ``grid`` with Gaussian noise of σ = 1/(S/N)
-    (seeded) added, by the PCA + networks ``estimator`` and by fitting through ``emulator``
-    (:func:`specgen.inference.fit_labels`), with the fit's median quoted 1σ beside them.
-
-    Rows are (S/N, method), columns the labels of ``grid`` (their units)."""
-    import pandas as pd
-
-    from .inference import fit_labels
-
-    rng = np.random.default_rng(seed)
-    in_fit_order = [emulator.label_names.index(name) for name in grid.label_names]
-    rows = {}
-    for snr in snrs:
-        noisy = grid.flux + rng.normal(0.0, 1.0 / snr, grid.flux.shape).astype(np.float32)
-        fit = fit_labels(noisy, emulator, sigma=1.0 / snr, n_starts=n_starts, seed=seed)
-        recovered = {
-            "PCA + networks": estimator.predict(noisy),
-            "fit through the generator": fit.labels[:, in_fit_order],
-        }
-        for method, labels in recovered.items():
-            rows[(snr, method)] = np.sqrt(np.mean((labels - grid.labels) ** 2, axis=0))
-        rows[(snr, "fit: median quoted 1σ")] = np.median(fit.uncertainties[:, in_fit_order], axis=0)
-    index = pd.MultiIndex.from_tuples(list(rows), names=["S/N", "method"])
-    return pd.DataFrame(list(rows.values()), index=index, columns=list(grid.label_names))
 
 
 def _finite(value: Any) -> Any:

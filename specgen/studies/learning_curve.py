@@ -1,6 +1,6 @@
 """How the generator's accuracy grows with its training grid: learning curves read from a sweep.
 
-:func:`learning_curve` turns a :func:`specgen.sweeps.sweep_report` (plus, optionally, the book's
+:func:`learning_curve` turns a :func:`specgen.studies.sweeps.sweep_report` (plus, optionally, the book's
 own generator) into one row per trained generator; :func:`fit_power_law` fits
 MAE = a · N^(−α) to it, from which :meth:`PowerLaw.spectra_for` tells how many training spectra
 an accuracy would take. The target that matters is the disagreement between two radiative-transfer

@@ -37,8 +37,8 @@ from typing import Any
 
 import pandas as pd
 
-from .parallel import dask_client
-from .profiles import project_root
+from specgen.runtime.parallel import dask_client
+from specgen.runtime.profiles import project_root
 
 STATUS = "status.json"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.=,+-]")

@@ -11,51 +11,55 @@ grid, and provenance. Saved, it is a directory anyone can inspect::
       arrays.npz       wavelength (Å), label ranges, label and flux scalings
       encoder.keras    decoder.keras    mapper.keras
 
-    Emulator.fit("data/demo/train.h5", TrainingConfig.small_grid()).save("models/demo/emulator")
+    train_emulator("data/demo/train.h5", TrainingConfig.small_grid()).save("models/demo/emulator")
     emulator = Emulator.load("models/demo/emulator")
     sun = emulator.generate(teff=5777, logg=4.44, vsini=2, m_h=0, xi_t=1, resolution=11500)
 
 Importing this module turns off TensorFloat-32 matrix products on GPUs for the whole process
-(:func:`specgen.backend.use_exact_float32`), so that a model gives the same spectra everywhere.
+(:func:`specgen.runtime.backend.use_exact_float32`), so that a model gives the same spectra everywhere.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import platform
 import shutil
-import time
-from dataclasses import asdict
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
-from . import __version__, training
-from .grid import Grid, as_grid, read_grid
-from .labels import LABEL_UNITS, LabelError, LabelRange, check_labels
-from .nets import build_generator
-from .training import Scaler, TrainingConfig
+from specgen.grid import Grid
+from specgen.labels import LabelError, LabelRange, check_labels
+from specgen.model.networks import build_generator
+from specgen.model.scaling import Scaler
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
-from .backend import backend_version, device_name, predictor, use_exact_float32  # noqa: E402
+from specgen.runtime.backend import (  # noqa: E402
+    predictor,
+    use_exact_float32,
+)
 
 use_exact_float32()  # the same spectra on CPUs and GPUs (tests/test_parity.py)
+import os
+
+from specgen.model.networks import predict_in_batches, without_optimizer
 
 FORMAT_VERSION = 1
-PAPER = "Gebran M., 2024, Generating stellar spectra using Neural Networks"
+
+
 MODELS = ("encoder", "decoder", "mapper")
+
+
 FILES = ("emulator.json", "arrays.npz", *(f"{name}.keras" for name in MODELS))
+
+
 ARRAYS = (
     "wavelength", "label_low", "label_high", "label_offset", "label_scale", "flux_offset", "flux_scale", "mean_flux"
 )
-#: Grid attributes that describe how a file is being written, not where its spectra come from.
-_BOOKKEEPING = {"complete", "n_committed", "n_stars_committed", "label_names", "label_units"}
 
 
 class EmulatorError(ValueError):
@@ -110,78 +114,6 @@ class Emulator:
             f"{self.wavelength[0]:.1f}–{self.wavelength[-1]:.1f} Å; trained on {n_train} spectra)"
         )
 
-    # ---- training -------------------------------------------------------------------------
-
-    @classmethod
-    def fit(
-        cls,
-        grid: Grid | str | os.PathLike,
-        config: TrainingConfig,
-        *,
-        test_grid: Grid | str | os.PathLike | None = None,
-        fine_tune: bool = False,
-        n_stars: int | None = None,
-        progress: bool = True,
-    ) -> Emulator:
-        """Train on ``grid`` (a :class:`Grid` or a grid file), or on its first ``n_stars`` stars
-        (:meth:`Grid.first_stars`): the autoencoder on its spectra, then the mapper from its labels
-        to the encoder's latents, then, with ``fine_tune``, decoder∘mapper end to end.
-
-        Rows of one star (``grid.star_id``) stay together on one side of the validation split.
-        ``test_grid`` holds spectra never used in training nor for early stopping. The metrics of
-        :func:`specgen.evaluation.evaluate` on ``grid`` and ``test_grid`` are stored in
-        ``provenance["metrics"]["train"]`` and ``["test"]`` (with the generator's before
-        fine-tuning in ``["before_fine_tune"]``).
-        """
-        from .evaluation import GENERATOR_KEYS, evaluate, generator_metrics
-
-        started = time.perf_counter()
-        grid, grid_path = as_grid(grid, "training")
-        grid = grid if n_stars is None else grid.first_stars(n_stars)
-        test, test_path = as_grid(test_grid, "evaluation") if test_grid is not None else (None, None)
-        if test is not None and not np.array_equal(test.wavelength, grid.wavelength):
-            raise ValueError("the test grid has another wavelength grid than the training grid")
-        label_scaler = Scaler.fit(grid.labels, config.label_scaling)
-        flux_scaler = Scaler.fit(grid.flux, config.flux_scaling)
-        x_flux, x_labels = flux_scaler.transform(grid.flux), label_scaler.transform(grid.labels)
-
-        _say(progress, f"autoencoder on {len(grid)} spectra × {grid.flux.shape[1]} pixels")
-        ae, ae_history = training.train_autoencoder(x_flux, config, groups=grid.star_id, progress=progress)
-        latent = _batched(predictor(ae.encoder), x_flux, config.latent, 4096)
-        _say(progress, f"mapper from {len(grid.label_names)} labels to {config.latent} latents")
-        mapper, mapper_history = training.train_mapper(x_labels, latent, config, groups=grid.star_id, progress=progress)
-        bounds = zip(grid.label_names, grid.labels.min(axis=0).tolist(), grid.labels.max(axis=0).tolist())
-        ranges = {name: LabelRange(low, high) for name, low, high in bounds}
-        emulator = cls(
-            ae.encoder, ae.decoder, mapper, label_scaler, flux_scaler, grid.label_names, ranges, grid.wavelength,
-            grid.flux.mean(axis=0),
-        )
-
-        emulator.provenance = _provenance(grid, grid_path, config, emulator)  # the sizes evaluate() records
-        grids = {"train": grid} | ({"test": test} if test is not None else {})
-        metrics = {split: evaluate(emulator, g) for split, g in grids.items()}
-        history = {"autoencoder": ae_history, "mapper": mapper_history}
-        if fine_tune:
-            _say(progress, "fine-tuning decoder∘mapper on the flux")
-            history["fine_tune"] = training.fine_tune(
-                ae.decoder, mapper, x_labels, x_flux, config, groups=grid.star_id, progress=progress
-            )
-            for split, g in grids.items():
-                before = {key: metrics[split][key] for key in GENERATOR_KEYS}
-                metrics[split] |= generator_metrics(g.flux, emulator.generate_like(g)) | {"before_fine_tune": before}
-
-        emulator.provenance = {
-            **emulator.provenance,
-            "test_grid": None if test is None else {"path": test_path, "n_spectra": len(test)},
-            "fine_tuned": fine_tune,
-            "metrics": metrics,
-            "history": history,
-            "training_seconds": round(time.perf_counter() - started, 1),
-            "device": device_name(),
-        }
-        _say(progress, _metrics_line(metrics))
-        return emulator
-
     # ---- use ------------------------------------------------------------------------------
 
     def generate(
@@ -212,7 +144,7 @@ class Emulator:
             except LabelError as err:
                 raise LabelError(f"{err}: outside the training grid (allow_extrapolation=True to go on)") from None
         x = self.label_scaler.transform(table)
-        flux = _batched(lambda b: self._to_flux(self._predict["generator"](b)), x, self.n_pix, batch_size)
+        flux = predict_in_batches(lambda b: self._to_flux(self._predict["generator"](b)), x, self.n_pix, batch_size)
         return flux[0] if one else flux
 
     def generate_like(self, grid: Grid) -> np.ndarray:
@@ -232,12 +164,12 @@ class Emulator:
         """Latent coordinates ``(n, latent)`` of spectra ``(n, n_pix)``."""
         x = self.flux_scaler.transform(self._check_flux(flux))
         latent = self.decoder.inputs[0].shape[1]
-        return _batched(self._predict["encoder"], x, latent, batch_size)
+        return predict_in_batches(self._predict["encoder"], x, latent, batch_size)
 
     def reconstruct(self, flux: np.ndarray, *, batch_size: int = 4096) -> np.ndarray:
         """Spectra passed through the autoencoder (encode, then decode): Sec. 2.2's test."""
         latent = self.encode(flux, batch_size=batch_size)
-        return _batched(lambda b: self._to_flux(self._predict["decoder"](b)), latent, self.n_pix, batch_size)
+        return predict_in_batches(lambda b: self._to_flux(self._predict["decoder"](b)), latent, self.n_pix, batch_size)
 
     def network_flux(self, x: Any) -> Any:
         """Flux for network inputs ``x`` (scaled labels, ``(n, n_labels)``) as a tensor of the Keras
@@ -314,7 +246,7 @@ class Emulator:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         for name in MODELS:
-            _without_optimizer(getattr(self, name)).save(tmp / f"{name}.keras")
+            without_optimizer(getattr(self, name)).save(tmp / f"{name}.keras")
         ranges = [self.label_ranges[name] for name in self.label_names]
         np.savez(
             tmp / "arrays.npz",
@@ -328,7 +260,7 @@ class Emulator:
             mean_flux=self.mean_flux,
         )
         manifest = {"format_version": FORMAT_VERSION, "label_names": list(self.label_names), **self.provenance}
-        (tmp / "emulator.json").write_text(json.dumps(manifest, indent=1, default=_jsonable))
+        (tmp / "emulator.json").write_text(json.dumps(manifest, indent=1, default=jsonable))
         if path.exists():
             shutil.rmtree(path)
         tmp.rename(path)
@@ -368,57 +300,7 @@ class Emulator:
         )
 
 
-def _batched(fn: Callable[[np.ndarray], Any], x: np.ndarray, width: int, batch_size: int) -> np.ndarray:
-    """``fn`` applied to ``x`` in row batches, into one preallocated float32 array."""
-    out = np.empty((len(x), width), np.float32)
-    for start in range(0, len(x), batch_size):
-        out[start : start + batch_size] = fn(x[start : start + batch_size])
-    return out
-
-
-def _provenance(grid: Grid, grid_path: str | None, config: TrainingConfig, emulator: Emulator) -> dict[str, Any]:
-    """Where an emulator comes from: paper, versions, labels, training grid, configuration."""
-    units = grid.attrs.get("label_units") or {}
-    return {
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "paper": PAPER,
-        "versions": {
-            "specgen": __version__,
-            "keras": keras.__version__,
-            "backend": f"{keras.backend.backend()} {backend_version()}",
-            "numpy": np.__version__,
-            "python": platform.python_version(),
-        },
-        "label_units": {n: units.get(n, LABEL_UNITS.get(n, "")) for n in grid.label_names},
-        "label_ranges": {n: [r.low, r.high] for n, r in emulator.label_ranges.items()},
-        "wavelength_angstrom": {"first": grid.wavelength[0], "last": grid.wavelength[-1], "n": grid.wavelength.size},
-        "training_grid": {
-            "path": grid_path,
-            "n_spectra": len(grid),
-            "n_stars": None if grid.star_id is None else int(np.unique(grid.star_id).size),
-            "attrs": {k: v for k, v in grid.attrs.items() if k not in _BOOKKEEPING},
-        },
-        "config": asdict(config),
-        "seed": config.seed,
-        "parameters": {name: getattr(emulator, name).count_params() for name in MODELS},
-    }
-
-
-def _metrics_line(metrics: dict) -> str:
-    parts = [
-        f"{split}: autoencoder MAE {m['ae_mae']:.2e}, generator MAE {m['gen_mae']:.2e}, "
-        f"mean spectrum {m['mean_spectrum_mae']:.2e}"
-        for split, m in metrics.items()
-    ]
-    return "; ".join(parts)
-
-
-def _say(progress: bool, message: str) -> None:
-    if progress:
-        print(message, flush=True)
-
-
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -452,60 +334,9 @@ def _read_model(path: Path) -> keras.Model:
         raise EmulatorError(f"{path} is not a readable Keras model ({type(err).__name__}: {err})") from None
 
 
-def fit_or_load(
-    grid_path: str | os.PathLike,
-    model_dir: str | os.PathLike,
-    config: TrainingConfig,
-    *,
-    test_grid: str | os.PathLike | None = None,
-    fine_tune: bool = True,
-    n_stars: int | None = None,
-    progress: bool = True,
-) -> Emulator:
-    """The emulator saved in ``model_dir`` if it was trained on this grid (or its first ``n_stars``
-    stars) with this ``config``; otherwise train one (reporting metrics on ``test_grid``, never
-    training on it) and save it."""
-    model_dir, grid_path = Path(model_dir), Path(grid_path)
-    saved = _load_if_usable(model_dir, progress)
-    if saved is not None:
-        grid = read_grid(grid_path)
-        trained_on = saved.provenance.get("training_grid", {})
-        same_grid = (
-            trained_on.get("path") == str(grid_path.resolve())
-            and trained_on.get("attrs", {}).get("plan_fingerprint") == grid.attrs.get("plan_fingerprint")
-            and trained_on.get("n_spectra") == len(grid if n_stars is None else grid.first_stars(n_stars))
-        )
-        if same_grid and saved.provenance.get("config") == _jsonable_tree(asdict(config)) and (
-            saved.provenance.get("fine_tuned") == fine_tune
-        ):
-            _say(progress, f"reusing the emulator in {model_dir}")
-            return saved
-    emulator = Emulator.fit(
-        grid_path, config, test_grid=test_grid, fine_tune=fine_tune, n_stars=n_stars, progress=progress
-    )
-    emulator.save(model_dir)
-    return emulator
+def as_emulator(emulator: Emulator | str | os.PathLike) -> tuple[Emulator, str | None]:
+    from specgen.model.emulator import Emulator
 
-
-def _load_if_usable(model_dir: Path, progress: bool) -> Emulator | None:
-    """The emulator saved in ``model_dir``; None when there is none or it cannot be read."""
-    if not model_dir.exists():
-        return None
-    try:
-        return Emulator.load(model_dir)
-    except EmulatorError as err:
-        _say(progress, f"retraining: the emulator in {model_dir} cannot be used ({err})")
-        return None
-
-
-def _jsonable_tree(value: Any) -> Any:
-    """``value`` as it reads back from JSON (tuples become lists)."""
-    return json.loads(json.dumps(value, default=_jsonable))
-
-
-def _without_optimizer(model: keras.Model) -> keras.Model:
-    """``model``'s layers and weights without its optimizer state, which would triple the saved
-    size (Adam and Adamax keep two moments per weight) and is never needed to generate."""
-    copy = keras.models.clone_model(model)
-    copy.set_weights(model.get_weights())
-    return copy
+    if isinstance(emulator, Emulator):
+        return emulator, None
+    return Emulator.load(emulator), str(Path(emulator).resolve())

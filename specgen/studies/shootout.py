@@ -1,15 +1,15 @@
 """Emulator shoot-out: five ways from labels to spectra, trained on one grid and measured on another.
 
 =======================  ========================================================================================
-:class:`TwoStage`        the paper's autoencoder + mapper (:meth:`specgen.emulator.Emulator.fit`)
-:class:`FineTuned`       the same, then decoder∘mapper fine-tuned end to end (:func:`specgen.training.fine_tune`)
+:class:`TwoStage`        the paper's autoencoder + mapper (:meth:`specgen.model.train.train_emulator`)
+:class:`FineTuned`       the same, then decoder∘mapper fine-tuned end to end (:func:`specgen.model.finetune.fine_tune`)
 :class:`PCAMapper`       PCA with as many components as the latent space + the same Tab. 3 mapper
 :class:`Payne`           a direct labels → flux MLP in the style of The Payne (Ting et al. 2019)
 :class:`ConditionalVAE`  encoder(flux, labels) → latent, decoder(latent, labels) → flux (Gebran & Bentley 2025)
 :class:`MeanSpectrum`    the mean training spectrum for every star: the baseline every emulator must beat
 =======================  ========================================================================================
 
-Every contestant trains with one :class:`specgen.training.TrainingConfig`: its flux and label
+Every contestant trains with one :class:`specgen.model.config.TrainingConfig`: its flux and label
 scalings and its schedule (batch size, early stopping, learning-rate decay, epoch cap, seed).
 
     result = run_shootout(read_grid("data/ci/train.h5"), read_grid("data/ci/test.h5"), config)
@@ -30,16 +30,23 @@ import pandas as pd
 from keras import layers, ops
 from sklearn.decomposition import PCA
 
-from . import training
-from .backend import predictor
-from .emulator import Emulator, _batched, _say
-from .emulator import _without_optimizer as _copy  # a model's layers and weights, no optimizer
-from .grid import Grid, as_grid
-from .labels import LabelRange
-from .metrics import generation_metrics
-from .nets import _dense_stack, build_generator
-from .timing import generation_seconds
-from .training import Scaler, TrainingConfig
+from specgen.grid import Grid, as_grid
+from specgen.labels import LabelRange
+from specgen.model.config import TrainingConfig
+from specgen.model.emulator import Emulator
+from specgen.model.finetune import fine_tune
+from specgen.model.mapper import train_mapper
+from specgen.model.metrics import generation_metrics
+from specgen.model.networks import build_generator, dense_stack, predict_in_batches
+from specgen.model.networks import (
+    without_optimizer as _copy,  # a model's layers and weights, no optimizer
+)
+from specgen.model.scaling import Scaler
+from specgen.model.schedule import fit_with_early_stopping
+from specgen.model.train import train_emulator
+from specgen.runtime.backend import predictor
+from specgen.runtime.console import say
+from specgen.runtime.timing import generation_seconds
 
 #: Columns of :attr:`ShootoutResult.table`: flux errors (continuum units), cost, size.
 COLUMNS = ("mae", "median", "p99", "max", "training_seconds", "spectra_per_second", "n_parameters", "epochs")
@@ -51,7 +58,7 @@ class Contestant(ABC):
 
     After :meth:`fit`: ``training_seconds`` (wall clock, s), ``epochs`` (summed over its training
     stages), ``n_parameters`` (weights used to generate), ``label_names`` and ``label_ranges``
-    (those of the training grid: where :func:`specgen.timing.generation_seconds` draws labels).
+    (those of the training grid: where :func:`specgen.runtime.timing.generation_seconds` draws labels).
     """
 
     name = "contestant"
@@ -90,7 +97,7 @@ class Contestant(ABC):
 
 class NetworkContestant(Contestant):
     """A contestant whose generator is one Keras model from scaled labels to scaled flux, called
-    ``batch_size`` rows at a time through :func:`specgen.backend.predictor` (as :class:`Emulator` is)."""
+    ``batch_size`` rows at a time through :func:`specgen.runtime.backend.predictor` (as :class:`Emulator` is)."""
 
     def _fit(self, train: Grid, config: TrainingConfig, progress: bool) -> None:
         self.label_scaler = Scaler.fit(train.labels, config.label_scaling)
@@ -109,24 +116,24 @@ class NetworkContestant(Contestant):
     def generate(self, labels: np.ndarray, *, batch_size: int = 4096) -> np.ndarray:
         x = self.label_scaler.transform(np.asarray(labels, dtype=np.float64))
         scale, offset = self.flux_scaler.scale.astype(np.float32), self.flux_scaler.offset.astype(np.float32)
-        return _batched(lambda b: self._predict(b) * scale + offset, x, scale.size, batch_size)
+        return predict_in_batches(lambda b: self._predict(b) * scale + offset, x, scale.size, batch_size)
 
 
 class TwoStage(NetworkContestant):
     """Gebran (2024): autoencoder of Tab. 2, then the mapper of Tab. 3 from labels to its latents
-    (:meth:`Emulator.fit` without fine-tuning); the trained :class:`Emulator` is ``emulator``."""
+    (:func:`~specgen.model.train.train_emulator` without fine-tuning); the trained :class:`Emulator` is ``emulator``."""
 
     name = "autoencoder + mapper"
 
     def _train(self, train, x_labels, x_flux, config, progress):
-        self.emulator = Emulator.fit(train, config, fine_tune=False, progress=progress)
+        self.emulator = train_emulator(train, config, fine_tune=False, progress=progress)
         history = self.emulator.provenance["history"]
         epochs = sum(len(h["loss"]) for h in history.values())
         return build_generator(self.emulator.mapper, self.emulator.decoder), epochs
 
 
 class FineTuned(NetworkContestant):
-    """:class:`TwoStage` followed by :func:`specgen.training.fine_tune` of copies of its decoder and
+    """:class:`TwoStage` followed by :func:`specgen.model.finetune.fine_tune` of copies of its decoder and
     mapper, so that both generators stay available. ``base`` is reused when it was last fitted on the
     same grid with the same config (else it is fitted first); its seconds and epochs are counted in.
     ``max_epochs`` caps the fine-tuning only."""
@@ -148,7 +155,7 @@ class FineTuned(NetworkContestant):
     def _train(self, train, x_labels, x_flux, config, progress):
         base = self.base.emulator
         decoder, mapper = _copy(base.decoder), _copy(base.mapper)
-        history = training.fine_tune(decoder, mapper, x_labels, x_flux, config, groups=train.star_id, progress=progress)
+        history = fine_tune(decoder, mapper, x_labels, x_flux, config, groups=train.star_id, progress=progress)
         self.emulator = Emulator(
             base.encoder, decoder, mapper, base.label_scaler, base.flux_scaler, base.label_names, base.label_ranges,
             base.wavelength, base.mean_flux, {**base.provenance, "fine_tuned": True},
@@ -158,7 +165,7 @@ class FineTuned(NetworkContestant):
 
 class PCAMapper(NetworkContestant):
     """PCA of the scaled training flux with ``config.latent`` components (scikit-learn), and the
-    mapper of Tab. 3 from labels to the PCA coefficients (:func:`specgen.training.train_mapper`):
+    mapper of Tab. 3 from labels to the PCA coefficients (:func:`specgen.model.mapper.train_mapper`):
     the paper's generator with a linear autoencoder. ``pca`` is the fitted PCA."""
 
     name = "PCA + mapper"
@@ -166,7 +173,7 @@ class PCAMapper(NetworkContestant):
     def _train(self, train, x_labels, x_flux, config, progress):
         self.pca = PCA(config.latent, random_state=config.seed).fit(x_flux)
         coefficients = self.pca.transform(x_flux).astype(np.float32)
-        mapper, history = training.train_mapper(x_labels, coefficients, config, groups=train.star_id, progress=progress)
+        mapper, history = train_mapper(x_labels, coefficients, config, groups=train.star_id, progress=progress)
         inverse = layers.Dense(x_flux.shape[1], name="pca_inverse")
         decoder = keras.Sequential([keras.Input((config.latent,), name="latent"), inverse], name="pca_decoder")
         inverse.set_weights([self.pca.components_, self.pca.mean_])
@@ -186,9 +193,9 @@ class Payne(NetworkContestant):
     def _train(self, train, x_labels, x_flux, config, progress):
         keras.utils.set_random_seed(config.seed)
         inputs = keras.Input((x_labels.shape[1],), name="labels")
-        outputs = layers.Dense(x_flux.shape[1], name="spectrum")(_dense_stack(inputs, self.hidden, "leaky_relu"))
+        outputs = layers.Dense(x_flux.shape[1], name="spectrum")(dense_stack(inputs, self.hidden, "leaky_relu"))
         model = keras.Model(inputs, outputs, name="payne")
-        history = training.fit_with_early_stopping(
+        history = fit_with_early_stopping(
             model, x_labels, x_flux, config, config.ae_optimizer, groups=train.star_id, progress=progress
         )
         return model, len(history["loss"])
@@ -218,13 +225,13 @@ class ConditionalVAE(NetworkContestant):
         n_pix, n_labels, latent = x_flux.shape[1], x_labels.shape[1], self.latent or config.latent
         both = keras.Input((n_pix + n_labels,), name="flux_and_labels")
         labels = both[:, n_pix:]
-        h = _dense_stack(both, self.hidden, "relu")
+        h = dense_stack(both, self.hidden, "relu")
         mean, log_var = layers.Dense(latent, name="z_mean")(h), layers.Dense(latent, name="z_log_var")(h)
         z = _Sample(self.beta, config.seed, name="z")(mean, log_var)
         self.decoder = _conditional_decoder(latent, n_labels, n_pix, self.hidden[::-1])
         cvae = keras.Model(both, self.decoder([z, labels]), name="cvae")
         x = np.concatenate([x_flux, x_labels], axis=1)
-        history = training.fit_with_early_stopping(
+        history = fit_with_early_stopping(
             cvae, x, x_flux, config, config.ae_optimizer, groups=train.star_id, progress=progress
         )
         labels_in = keras.Input((n_labels,), name="labels")
@@ -233,7 +240,7 @@ class ConditionalVAE(NetworkContestant):
 
 
 class MeanSpectrum(Contestant):
-    """The mean training spectrum for every star (:func:`specgen.metrics.mean_spectrum_baseline`)."""
+    """The mean training spectrum for every star (:func:`specgen.model.metrics.mean_spectrum_baseline`)."""
 
     name = "mean training spectrum"
 
@@ -295,7 +302,7 @@ def run_shootout(
     if len(set(names)) < len(names):
         raise ValueError(f"contestants need distinct names (their table rows), got {names}")
     for contestant in fitted:
-        _say(progress, f"training {contestant.name}")
+        say(progress, f"training {contestant.name}")
         contestant.fit(train, config, progress=progress)
     rows, residuals = {}, {}
     for contestant in fitted:
@@ -311,7 +318,7 @@ def run_shootout(
             "n_parameters": contestant.n_parameters,
             "epochs": contestant.epochs,
         }
-        _say(progress, f"{contestant.name}: MAE {metrics['mae']:.2e}, {speed_batch / seconds:,.0f} spectra/s")
+        say(progress, f"{contestant.name}: MAE {metrics['mae']:.2e}, {speed_batch / seconds:,.0f} spectra/s")
     table = pd.DataFrame.from_dict(rows, orient="index", columns=list(COLUMNS)).rename_axis("contestant")
     return ShootoutResult(table, test.wavelength, residuals, fitted)
 
@@ -319,7 +326,7 @@ def run_shootout(
 def _conditional_decoder(latent: int, n_labels: int, n_pix: int, hidden: Sequence[int]) -> keras.Model:
     """(z, scaled labels) → ``hidden`` (relu) → scaled flux."""
     z, labels = keras.Input((latent,), name="z"), keras.Input((n_labels,), name="labels")
-    h = _dense_stack(layers.Concatenate()([z, labels]), hidden, "relu")
+    h = dense_stack(layers.Concatenate()([z, labels]), hidden, "relu")
     return keras.Model([z, labels], layers.Dense(n_pix, name="spectrum")(h), name="cvae_decoder")
 
 

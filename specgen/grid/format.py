@@ -20,20 +20,14 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import h5py
 import numpy as np
 
-from .labels import LABEL_NAMES, LABEL_UNITS, check_labels
-
-if TYPE_CHECKING:
-    import pandas as pd
+from specgen.labels import LABEL_NAMES, LABEL_UNITS, check_labels
 
 FORMAT_VERSION = 1
-
-#: Gaia RVS grid of the paper: 8400.0 + 0.1 i Å (air), i = 0 … 3999.
-RVS_WAVELENGTH = 8400.0 + 0.1 * np.arange(4000)
 
 
 class GridError(ValueError):
@@ -124,12 +118,12 @@ class Grid:
 
 def provenance(**extra: Any) -> dict[str, Any]:
     """Attributes every file we write carries: format version, creation time, specgen version."""
-    from . import __version__
+    from specgen.constants import VERSION
 
     return {
         "format_version": FORMAT_VERSION,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "specgen_version": __version__,
+        "specgen_version": VERSION,
         **extra,
     }
 
@@ -143,7 +137,7 @@ def _encode_attr(value: Any) -> Any:
     return value
 
 
-def _decode_attr(value: Any) -> Any:
+def decode_attr(value: Any) -> Any:
     if isinstance(value, bytes):
         value = value.decode()
     if isinstance(value, str) and value[:1] == "{":
@@ -160,11 +154,11 @@ def _decode_attr(value: Any) -> Any:
 
 def read_attrs(path: str | os.PathLike) -> dict[str, Any]:
     """File attributes of a grid, decoded (JSON strings become dicts)."""
-    with _open(path) as f:
-        return {k: _decode_attr(v) for k, v in f.attrs.items()}
+    with open_grid(path) as f:
+        return {k: decode_attr(v) for k, v in f.attrs.items()}
 
 
-def _open(path: str | os.PathLike) -> h5py.File:
+def open_grid(path: str | os.PathLike) -> h5py.File:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no grid file at {path}")
@@ -180,11 +174,11 @@ def read_grid(path: str | os.PathLike, *, allow_incomplete: bool = False, rows: 
     ``rows`` reads only a slice of spectra. An interrupted file (``complete`` false) is refused
     unless ``allow_incomplete``, in which case only its committed rows are returned.
     """
-    with _open(path) as f:
+    with open_grid(path) as f:
         for name in ("wavelength", "flux", "labels"):
             if name not in f:
                 raise GridError(f"{path}: missing dataset /{name} (a grid needs /wavelength, /flux, /labels)")
-        attrs = {k: _decode_attr(v) for k, v in f.attrs.items()}
+        attrs = {k: decode_attr(v) for k, v in f.attrs.items()}
         if "label_names" not in attrs:
             raise GridError(f"{path}: missing file attribute 'label_names'")
         n = f["flux"].shape[0]
@@ -270,7 +264,7 @@ class GridAppender:
         f = self._file
         if not np.array_equal(f["wavelength"][:], wavelength):
             raise GridError(f"{self.path} exists with another wavelength grid; choose another output file")
-        if tuple(_decode_attr(f.attrs["label_names"])) != self.label_names:
+        if tuple(decode_attr(f.attrs["label_names"])) != self.label_names:
             raise GridError(f"{self.path} exists with other label names; choose another output file")
         for name in self._ROWS:
             f[name].resize(self.n_rows, axis=0)
@@ -362,116 +356,3 @@ def write_grid(path: str | os.PathLike, grid: Grid, attrs: Mapping[str, Any] | N
         out.finish()
     os.replace(tmp, path)
     return path
-
-
-def read_label_table(path: str | os.PathLike) -> tuple[list[str], np.ndarray, pd.DataFrame]:
-    """A CSV of labels with named columns: (label column names, (n, n_labels) array, the table).
-
-    A column named ``file`` (spectrum file names) is kept in the table but is not a label.
-    """
-    import pandas as pd
-
-    try:
-        table = pd.read_csv(path, comment="#", skipinitialspace=True)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise GridError(f"cannot read label table {path}: {err}") from err
-    names = [c for c in table.columns if c != "file"]
-    if not names:
-        raise GridError(f"{path} has no label columns")
-    try:
-        values = table[names].to_numpy(dtype=np.float64)
-    except ValueError as err:
-        raise GridError(f"{path}: label columns must be numeric ({err})") from err
-    return names, values, table
-
-
-def import_ascii(
-    directory: str | os.PathLike,
-    labels_csv: str | os.PathLike,
-    out: str | os.PathLike,
-    wavelength: np.ndarray = RVS_WAVELENGTH,
-    medium: str = "air",
-    code: str = "unknown",
-) -> Path:
-    """Build a grid from a folder of two-column ASCII spectra (wavelength Å, normalised flux).
-
-    ``labels_csv`` has a ``file`` column naming each spectrum (relative to ``directory``) and one
-    column per label; the label names of the grid are those column names, in order. Each
-    spectrum is linearly interpolated onto ``wavelength`` and must cover it. This is the usual
-    product of a SYNSPEC + ROTIN run; ``code`` records which code made the spectra.
-    """
-    names, labels, table = read_label_table(labels_csv)
-    if "file" not in table.columns:
-        raise GridError(f"{labels_csv} needs a 'file' column naming each spectrum")
-    check_labels(labels, names, ranges=None)
-    directory = Path(directory)
-    flux = np.empty((len(table), wavelength.size), np.float32)
-    for i, name in enumerate(table["file"]):
-        flux[i] = _read_ascii_spectrum(directory / str(name), wavelength)
-    grid = Grid(np.asarray(wavelength, np.float64), flux, labels, tuple(names))
-    attrs = {
-        "code": code,
-        "wavelength_medium": medium,
-        "imported_from": str(directory.resolve()),
-        "labels_file": str(Path(labels_csv).resolve()),
-    }
-    return write_grid(out, grid, attrs)
-
-
-def _read_ascii_spectrum(path: Path, wavelength: np.ndarray) -> np.ndarray:
-    try:
-        data = np.loadtxt(path, usecols=(0, 1), ndmin=2, comments=("#", "!"))
-    except (OSError, ValueError) as err:
-        raise GridError(f"cannot read spectrum {path}: {err}") from err
-    wave, flux = data[:, 0], data[:, 1]
-    order = np.argsort(wave)
-    wave, flux = wave[order], flux[order]
-    if wave[0] > wavelength[0] or wave[-1] < wavelength[-1]:
-        raise GridError(
-            f"{path} covers {wave[0]:.2f}–{wave[-1]:.2f} Å, not the grid's {wavelength[0]:.2f}–{wavelength[-1]:.2f} Å"
-        )
-    if not np.isfinite(flux).all():
-        raise GridError(f"{path} contains NaN or inf flux")
-    return np.interp(wavelength, wave, flux)
-
-
-def read_star_log(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """The per-star log of a synthesised grid (group ``/stars``), committed rows only; {} if absent."""
-    with _open(path) as f:
-        if "stars" not in f:
-            return {}
-        n = int(f.attrs.get("n_stars_committed", f["stars/star_id"].shape[0]))
-        log = {key: dset[:n] for key, dset in f["stars"].items()}
-    if "note" in log:
-        log["note"] = np.array([v.decode() if isinstance(v, bytes) else v for v in log["note"]], dtype=object)
-    return log
-
-
-def grid_summary(path: str | os.PathLike) -> str:
-    """A human-readable description of a grid file: sizes, label ranges, provenance."""
-    attrs = read_attrs(path)
-    grid = read_grid(path, allow_incomplete=True)
-    status = "complete" if attrs.get("complete", True) else "INCOMPLETE (interrupted: rerun to resume)"
-    lines = [
-        f"{path}: {len(grid)} spectra × {grid.wavelength.size} pixels, {status}",
-        f"  wavelength {grid.wavelength[0]:.2f}–{grid.wavelength[-1]:.2f} Å ({attrs.get('wavelength_medium', '?')})",
-        "  labels:",
-    ]
-    units = attrs.get("label_units", {})
-    for j, name in enumerate(grid.label_names):
-        col = grid.labels[:, j]
-        span = f"{col.min():10.4g} … {col.max():<10.4g}" if len(grid) else "(none)"
-        lines.append(f"    {name:<12} {span} {units.get(name, '')}")
-    log = read_star_log(path)
-    if log:
-        rejected = log["rejected"].astype(bool)
-        repaired = np.array([bool(note) for note in log["note"]]) & ~rejected
-        seconds = log["synthesis_seconds"][~rejected]
-        lines.append(
-            f"  radiative transfer: {rejected.size} stars, {rejected.sum()} rejected, {repaired.sum()} atmospheres "
-            f"repaired, median {np.median(seconds) if seconds.size else float('nan'):.1f} s per synthesis"
-        )
-    skip = {"label_names", "label_units", "complete", "n_committed", "n_stars_committed"}
-    lines.append("  provenance:")
-    lines += [f"    {key}: {value}" for key, value in sorted(attrs.items()) if key not in skip]
-    return "\n".join(lines)

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from .grid import Grid, write_grid
+from specgen.grid import Grid, write_grid
 
 if TYPE_CHECKING:
-    from .emulator import Emulator
+    from specgen.model.emulator import Emulator
 
 SUFFIXES = (".h5", ".hdf5", ".fits", ".csv")
 

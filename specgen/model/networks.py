@@ -14,11 +14,13 @@ shape. :func:`summary_table` turns a built model back into the rows of those tab
 from __future__ import annotations
 
 import os
-from typing import NamedTuple, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
+
+import keras
+import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
 #: Tab. 2, encoder half (the decoder mirrors it).
@@ -37,7 +39,7 @@ class Autoencoder(NamedTuple):
     model: keras.Model
 
 
-def _dense_stack(
+def dense_stack(
     x,
     widths: Sequence[int],
     activation: str,
@@ -63,10 +65,10 @@ def build_encoder(
     """Spectrum of ``n_pix`` fluxes → ``latent`` numbers (Tab. 2, encoder).
 
     The paper's latent layer is relu, as its table says; ``"linear"`` avoids dead latent units
-    on small grids (see :class:`specgen.training.TrainingConfig`).
+    on small grids (see :class:`specgen.model.config.TrainingConfig`).
     """
     inputs = keras.Input((n_pix,), name="spectrum")
-    x = _dense_stack(inputs, hidden, activation)
+    x = dense_stack(inputs, hidden, activation)
     outputs = layers.Dense(latent, latent_activation, name="latent")(x)
     return keras.Model(inputs, outputs, name="encoder")
 
@@ -84,7 +86,7 @@ def build_decoder(
     flux (and any standardised flux), so it is the default.
     """
     inputs = keras.Input((latent,), name="latent")
-    x = _dense_stack(inputs, hidden, activation)
+    x = dense_stack(inputs, hidden, activation)
     outputs = layers.Dense(n_pix, output_activation, name="spectrum")(x)
     return keras.Model(inputs, outputs, name="decoder")
 
@@ -114,7 +116,7 @@ def build_mapper(
     """Stellar labels → latent space (Tab. 3): dropout after every hidden layer but the last,
     linear output."""
     inputs = keras.Input((n_labels,), name="labels")
-    x = _dense_stack(inputs, hidden, activation, dropout=dropout)
+    x = dense_stack(inputs, hidden, activation, dropout=dropout)
     outputs = layers.Dense(latent, name="latent")(x)
     return keras.Model(inputs, outputs, name="mapper")
 
@@ -138,7 +140,7 @@ def build_estimator(
     """
     init = keras.initializers.RandomNormal()
     inputs = keras.Input((n_inputs,), name="pca_coefficients")
-    x = _dense_stack(inputs, hidden, activation, kernel_initializer=init)
+    x = dense_stack(inputs, hidden, activation, kernel_initializer=init)
     outputs = layers.Dense(n_outputs, kernel_initializer=init, name="labels")(x)
     return keras.Model(inputs, outputs, name=name)
 
@@ -183,3 +185,19 @@ def _layer_row(layer: keras.layers.Layer) -> dict:
         "dropout": float(getattr(layer, "rate", 0.0)),
         "parameters": layer.count_params(),
     }
+
+
+def predict_in_batches(fn: Callable[[np.ndarray], Any], x: np.ndarray, width: int, batch_size: int) -> np.ndarray:
+    """``fn`` applied to ``x`` in row batches, into one preallocated float32 array."""
+    out = np.empty((len(x), width), np.float32)
+    for start in range(0, len(x), batch_size):
+        out[start : start + batch_size] = fn(x[start : start + batch_size])
+    return out
+
+
+def without_optimizer(model: keras.Model) -> keras.Model:
+    """``model``'s layers and weights without its optimizer state, which would triple the saved
+    size (Adam and Adamax keep two moments per weight) and is never needed to generate."""
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy

@@ -12,7 +12,7 @@
 Wavelengths come back in Å, in air: vacuum wavelengths are converted with the IAU standard
 formula (Morton 2000, ApJS 130, 403, after Ciddor 1996). :meth:`ObservedSpectrum.on_grid` then
 resamples onto a model's wavelengths, leaving masked (NaN, σ = ∞) every pixel that is outside the
-observed range or next to a missing one, so that :func:`specgen.inference.fit_labels` ignores it.
+observed range or next to a missing one, so that :func:`specgen.fit.chi2.fit_labels` ignores it.
 
     star = read_spectrum("gaiaDR3rvs_Kepler-93.csv")        # Å (air), flux, σ, metadata
     flux, sigma = star.on_grid(emulator.wavelength)
@@ -28,7 +28,8 @@ from typing import Any, Literal
 import numpy as np
 
 #: Speed of light (km/s).
-C_KM_S = 299_792.458
+from specgen.constants import C_KMS
+
 #: Resolving power of the Gaia RVS instrument (Cropper et al. 2018).
 GAIA_RVS_RESOLUTION = 11_500.0
 #: The book's worked example: the Gaia DR3 RVS spectrum of Kepler-93 (citation in its README).
@@ -74,7 +75,7 @@ class ObservedSpectrum:
     def shifted(self, velocity: float) -> ObservedSpectrum:
         """The spectrum moved to the rest frame of a source receding at ``velocity`` (km/s):
         wavelengths divided by 1 + v/c."""
-        return replace(self, wavelength=self.wavelength / (1 + velocity / C_KM_S))
+        return replace(self, wavelength=self.wavelength / (1 + velocity / C_KMS))
 
     def on_grid(self, wavelength: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Flux and 1σ on ``wavelength`` (Å, air), linearly interpolated.
@@ -281,7 +282,7 @@ def measure_velocity(
     that stay inside ``wavelength`` at every velocity of the scan. Raises :class:`SpectrumError`
     when the best velocity is on the edge of the scan."""
     noise = spectrum.uncertainty if sigma is None else np.broadcast_to(sigma, spectrum.flux.shape)
-    doppler = 1 + limit / C_KM_S
+    doppler = 1 + limit / C_KMS
     usable = (
         np.isfinite(spectrum.flux) & np.isfinite(noise) & (noise > 0)
         & (spectrum.wavelength * doppler > wavelength[0]) & (spectrum.wavelength * doppler < wavelength[-1])
@@ -292,7 +293,7 @@ def measure_velocity(
     observed, weight, rest = spectrum.flux[usable], 1 / noise[usable] ** 2, spectrum.wavelength[usable]
     velocities = np.arange(-limit, limit + step / 2, step)
     chi2 = np.array([
-        np.sum(weight * (observed - np.interp(rest / (1 + v / C_KM_S), wavelength, template)) ** 2) for v in velocities
+        np.sum(weight * (observed - np.interp(rest / (1 + v / C_KMS), wavelength, template)) ** 2) for v in velocities
     ])
     best = int(np.argmin(chi2))
     if best < 2 or best > len(velocities) - 3:

@@ -40,10 +40,10 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from .emulator import Emulator
-from .evaluation import _check_wavelengths
-from .grid import Grid, as_grid
-from .labels import LABEL_UNITS, LabelError
+from specgen.grid import Grid, as_grid
+from specgen.labels import LABEL_UNITS, LabelError
+from specgen.model.emulator import Emulator
+from specgen.model.evaluate import check_wavelengths
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -177,7 +177,7 @@ def generator_error(model: Emulator | str | os.PathLike, grid: Grid | str | os.P
     star being fitted; rows outside the training ranges are extrapolated and count."""
     emulator = model if isinstance(model, Emulator) else Emulator.load(model)
     grid, _ = as_grid(grid, "evaluation")
-    _check_wavelengths(emulator, grid)
+    check_wavelengths(emulator, grid)
     return np.sqrt(np.mean((emulator.generate_like(grid) - grid.flux.astype(np.float64)) ** 2, axis=0))
 
 

@@ -2,13 +2,13 @@
 
 It is the paper's judge of generated spectra: fitted on radiative-transfer spectra only, it is
 then applied to radiative-transfer test spectra and to generated spectra at the same labels
-(:mod:`specgen.validation`).
+(:mod:`specgen.validate.tab5`).
 
 * PCA with ``n_components`` (15) components, fitted on the training spectra (scikit-learn);
 * the coefficients standardised, then one network of Tab. 4 per label (the paper's choice) or
   one network with every label as output (``per_label=False``); labels standardised;
 * Adamax, MSE, batches of 512, a seeded 80/20 split by star, early stopping keeping the best
-  weights (:func:`specgen.training.fit_with_early_stopping`).
+  weights (:func:`specgen.model.schedule.fit_with_early_stopping`).
 
     estimator = LabelEstimator.fit(read_grid("data/demo/train.h5"), EstimatorConfig.small_grid())
     labels = estimator.predict(flux)          # (n, n_labels), in the grid's units
@@ -24,10 +24,13 @@ import keras
 import numpy as np
 from sklearn.decomposition import PCA
 
-from .backend import predictor
-from .grid import Grid
-from .nets import ESTIMATOR_HIDDEN, build_estimator
-from .training import History, Scaler, Schedule, fit_with_early_stopping, split_rows
+from specgen.grid import Grid
+from specgen.model.config import Schedule
+from specgen.model.networks import ESTIMATOR_HIDDEN, build_estimator
+from specgen.model.scaling import Scaler
+from specgen.model.schedule import History, fit_with_early_stopping, split_rows
+from specgen.runtime.backend import predictor
+from specgen.runtime.profiles import Profile
 
 
 @dataclass(frozen=True)
@@ -35,13 +38,22 @@ class EstimatorConfig(Schedule):
     """Every choice of the estimator; the defaults are the paper's (Sec. 3.2, Tab. 4).
 
     ``per_label``: one network per label (True, the paper) or one with all labels as outputs.
-    The fitting schedule (rate, batches, split, patience, epochs, seed) is :class:`specgen.training.Schedule`.
+    The fitting schedule (rate, batches, split, patience, epochs, seed) is :class:`specgen.model.config.Schedule`.
     """
 
     n_components: int = 15
     hidden: tuple[int, ...] = ESTIMATOR_HIDDEN
     per_label: bool = True
     optimizer: str = "adamax"
+
+    @classmethod
+    def for_profile(cls, profile: Profile, **changes) -> EstimatorConfig:
+        """The configuration of ``profile``: the recipe and seed of its generator, with the
+        profile's estimator epoch cap and batch size where it sets them."""
+        sizes = {"max_epochs": profile.estimator_max_epochs or profile.max_epochs}
+        if profile.estimator_batch_size:
+            sizes["batch_size"] = profile.estimator_batch_size
+        return getattr(cls, profile.recipe)(**{"seed": profile.seed, **sizes, **changes})
 
     @classmethod
     def paper(cls, **changes) -> EstimatorConfig:

@@ -22,29 +22,10 @@ class Profile:
     variants: int
     seed: int = 2024
     workers: int = 2
-    recipe: str = "small_grid"  # a TrainingConfig and EstimatorConfig constructor: "paper" or "small_grid"
+    recipe: str = "small_grid"  # TrainingConfig.for_profile and EstimatorConfig.for_profile: "paper" or "small_grid"
     max_epochs: int = 400
     estimator_max_epochs: int | None = None  # None: max_epochs
     estimator_batch_size: int | None = None  # None: the recipe's
-
-    def training_config(self, recipe: str | None = None, **changes):
-        """The :class:`~specgen.training.TrainingConfig` of this profile (seeded by ``seed``),
-        or of another ``recipe`` ("paper", "small_grid") with this profile's sizes."""
-        from .training import TrainingConfig
-
-        changes = {"seed": self.seed, "max_epochs": self.max_epochs, **changes}
-        return getattr(TrainingConfig, recipe or self.recipe)(**changes)
-
-    def estimator_config(self, **changes):
-        """The :class:`~specgen.estimator.EstimatorConfig` of this profile: same recipe and seed as
-        its emulator, with the profile's estimator epoch cap and batch size where it sets them."""
-        from .estimator import EstimatorConfig
-
-        sizes = {"max_epochs": self.estimator_max_epochs or self.max_epochs}
-        if self.estimator_batch_size:
-            sizes["batch_size"] = self.estimator_batch_size
-        changes = {"seed": self.seed, **sizes, **changes}
-        return getattr(EstimatorConfig, self.recipe)(**changes)
 
     @property
     def train_spectra(self) -> int:

@@ -1,0 +1,107 @@
+"""Every choice of a training run: the paper's recipe and the one that works on small grids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from specgen.model.networks import (
+    ENCODER_HIDDEN,
+    MAPPER_HIDDEN,
+)
+
+if TYPE_CHECKING:
+    from specgen.runtime.profiles import Profile
+
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How :func:`fit_with_early_stopping` fits a network; the defaults are the paper's.
+
+    ``learning_rate``, ``batch_size``, the seeded ``validation_split`` held out for early stopping
+    after ``patience`` epochs without improvement (the best weights kept), ``lr_decay_factor``
+    (multiply the learning rate by it after ``lr_decay_patience`` epochs without improvement;
+    None: constant), ``max_epochs`` and ``seed``.
+    """
+
+    learning_rate: float = 1e-3
+    batch_size: int = 512
+    validation_split: float = 0.2
+    patience: int = 15
+    lr_decay_factor: float | None = None
+    lr_decay_patience: int = 10
+    max_epochs: int = 1000
+    seed: int = 2024
+
+
+@dataclass(frozen=True)
+class TrainingConfig(Schedule):
+    """Every choice of a training run; the defaults are the paper's (Sec. 2.2–2.3, Tab. 2–3).
+
+    Architecture: ``latent``, ``encoder_hidden`` (the decoder mirrors it), ``mapper_hidden``,
+    ``mapper_dropout``, ``latent_activation``.
+    Scaling: ``flux_scaling`` ("none": continuum-normalised flux as is; "standardise": per pixel,
+    zero mean and unit variance over the training spectra) and ``label_scaling`` ("minmax" to
+    [0, 1] or "standardise"), both fitted on the training grid and stored with the model;
+    ``latent_scaling`` ("none" or "standardise": the mapper's targets, see :func:`train_mapper`).
+    Optimisation: ``ae_optimizer`` (also used by :func:`fine_tune`), ``mapper_optimizer``,
+    ``fine_tune_learning_rate``, and the :class:`Schedule` fields. The loss is always the mean
+    squared error.
+    """
+
+    latent: int = 10
+    encoder_hidden: tuple[int, ...] = ENCODER_HIDDEN
+    mapper_hidden: tuple[int, ...] = MAPPER_HIDDEN
+    mapper_dropout: float = 0.3
+    latent_activation: str = "relu"
+    flux_scaling: Literal["none", "standardise"] = "none"
+    label_scaling: Literal["minmax", "standardise"] = "minmax"
+    latent_scaling: Literal["none", "standardise"] = "none"
+    ae_optimizer: str = "adam"
+    mapper_optimizer: str = "adamax"
+    fine_tune_learning_rate: float = 1e-4
+
+    @classmethod
+    def for_profile(cls, profile: Profile, recipe: str | None = None, **changes) -> TrainingConfig:
+        """The configuration of ``profile`` (its recipe, seed and epoch cap), or of another
+        ``recipe`` ("paper", "small_grid") with the profile's seed and epoch cap."""
+        changes = {"seed": profile.seed, "max_epochs": profile.max_epochs, **changes}
+        return getattr(cls, recipe or profile.recipe)(**changes)
+
+    @classmethod
+    def paper(cls, **changes) -> TrainingConfig:
+        """The recipe of Gebran (2024) as written: raw flux, relu latent, Adam (autoencoder) and
+        Adamax (mapper) at Keras' default rate 10⁻³, batches of 512, 80/20 split, early stopping
+        after 15 epochs. The paper does not say how it scaled the labels (here min-max to [0, 1])
+        nor capped the epochs (here 1000). Sound at 205,000 spectra; fragile at a few hundred
+        (DESIGN.md), and broken on the 48 ci spectra: 7 of the 10 relu latents die and the
+        generator is 4× worse than the mean spectrum."""
+        return cls(**changes)
+
+    @classmethod
+    def small_grid(cls, **changes) -> TrainingConfig:
+        """The recipe measured to work on a few hundred spectra (DESIGN.md), same networks:
+
+        * per-pixel standardised flux: every pixel weighs alike in the loss, instead of the few
+          deep line cores dominating it, and the output starts near the mean spectrum;
+        * linear latent: a relu latent unit can die (zero for every spectrum), and then carries
+          nothing to the decoder;
+        * standardised labels, the usual input scaling for relu layers, and standardised latent
+          targets for the mapper: an unbounded latent spreads over scales from 3 to 30, and the
+          mapper's MSE would otherwise fit the widest few dimensions first;
+        * batches of 64: with 512, a small grid is one step per epoch and Adam barely moves;
+        * learning rate halved after 10 epochs without improvement, and patience 40: small
+          grids have noisy validation losses that a 15-epoch patience stops on too early.
+        """
+        small = dict(
+            latent_activation="linear",
+            flux_scaling="standardise",
+            label_scaling="standardise",
+            latent_scaling="standardise",
+            batch_size=64,
+            patience=40,
+            lr_decay_factor=0.5,
+            lr_decay_patience=10,
+        )
+        return cls(**(small | changes))

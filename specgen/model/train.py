@@ -1,0 +1,192 @@
+"""One training run from a grid to a saved emulator: :func:`train_emulator` and :func:`fit_or_load`."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from specgen.constants import PAPER, VERSION
+from specgen.grid import Grid, as_grid, read_grid
+from specgen.labels import LABEL_UNITS, LabelRange
+from specgen.model import finetune
+from specgen.model.autoencoder import train_autoencoder
+from specgen.model.config import TrainingConfig
+from specgen.model.emulator import MODELS, Emulator, EmulatorError, jsonable
+from specgen.model.mapper import train_mapper
+from specgen.model.networks import predict_in_batches
+from specgen.model.scaling import Scaler
+from specgen.runtime.backend import (
+    backend_version,
+    device_name,
+    predictor,
+)
+from specgen.runtime.console import say
+
+#: Grid attributes that describe how a file is being written, not where its spectra come from.
+_BOOKKEEPING = {"complete", "n_committed", "n_stars_committed", "label_names", "label_units"}
+
+
+def train_emulator(
+    grid: Grid | str | os.PathLike,
+    config: TrainingConfig,
+    *,
+    test_grid: Grid | str | os.PathLike | None = None,
+    fine_tune: bool = False,
+    n_stars: int | None = None,
+    progress: bool = True,
+) -> Emulator:
+    """Train on ``grid`` (a :class:`Grid` or a grid file), or on its first ``n_stars`` stars
+    (:meth:`Grid.first_stars`): the autoencoder on its spectra, then the mapper from its labels
+    to the encoder's latents, then, with ``fine_tune``, decoder∘mapper end to end.
+
+    Rows of one star (``grid.star_id``) stay together on one side of the validation split.
+    ``test_grid`` holds spectra never used in training nor for early stopping. The metrics of
+    :func:`specgen.model.evaluate.evaluate` on ``grid`` and ``test_grid`` are stored in
+    ``provenance["metrics"]["train"]`` and ``["test"]`` (with the generator's before
+    fine-tuning in ``["before_fine_tune"]``).
+    """
+    from specgen.model.evaluate import GENERATOR_KEYS, evaluate, generator_metrics
+
+    started = time.perf_counter()
+    grid, grid_path = as_grid(grid, "training")
+    grid = grid if n_stars is None else grid.first_stars(n_stars)
+    test, test_path = as_grid(test_grid, "evaluation") if test_grid is not None else (None, None)
+    if test is not None and not np.array_equal(test.wavelength, grid.wavelength):
+        raise ValueError("the test grid has another wavelength grid than the training grid")
+    label_scaler = Scaler.fit(grid.labels, config.label_scaling)
+    flux_scaler = Scaler.fit(grid.flux, config.flux_scaling)
+    x_flux, x_labels = flux_scaler.transform(grid.flux), label_scaler.transform(grid.labels)
+
+    say(progress, f"autoencoder on {len(grid)} spectra × {grid.flux.shape[1]} pixels")
+    ae, ae_history = train_autoencoder(x_flux, config, groups=grid.star_id, progress=progress)
+    latent = predict_in_batches(predictor(ae.encoder), x_flux, config.latent, 4096)
+    say(progress, f"mapper from {len(grid.label_names)} labels to {config.latent} latents")
+    mapper, mapper_history = train_mapper(x_labels, latent, config, groups=grid.star_id, progress=progress)
+    bounds = zip(grid.label_names, grid.labels.min(axis=0).tolist(), grid.labels.max(axis=0).tolist())
+    ranges = {name: LabelRange(low, high) for name, low, high in bounds}
+    emulator = Emulator(
+        ae.encoder, ae.decoder, mapper, label_scaler, flux_scaler, grid.label_names, ranges, grid.wavelength,
+        grid.flux.mean(axis=0),
+    )
+
+    emulator.provenance = _provenance(grid, grid_path, config, emulator)  # the sizes evaluate() records
+    grids = {"train": grid} | ({"test": test} if test is not None else {})
+    metrics = {split: evaluate(emulator, g) for split, g in grids.items()}
+    history = {"autoencoder": ae_history, "mapper": mapper_history}
+    if fine_tune:
+        say(progress, "fine-tuning decoder∘mapper on the flux")
+        history["fine_tune"] = finetune.fine_tune(
+            ae.decoder, mapper, x_labels, x_flux, config, groups=grid.star_id, progress=progress
+        )
+        for split, g in grids.items():
+            before = {key: metrics[split][key] for key in GENERATOR_KEYS}
+            metrics[split] |= generator_metrics(g.flux, emulator.generate_like(g)) | {"before_fine_tune": before}
+
+    emulator.provenance = {
+        **emulator.provenance,
+        "test_grid": None if test is None else {"path": test_path, "n_spectra": len(test)},
+        "fine_tuned": fine_tune,
+        "metrics": metrics,
+        "history": history,
+        "training_seconds": round(time.perf_counter() - started, 1),
+        "device": device_name(),
+    }
+    say(progress, _metrics_line(metrics))
+    return emulator
+
+
+def _provenance(grid: Grid, grid_path: str | None, config: TrainingConfig, emulator: Emulator) -> dict[str, Any]:
+    """Where an emulator comes from: paper, versions, labels, training grid, configuration."""
+    units = grid.attrs.get("label_units") or {}
+    return {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "paper": PAPER,
+        "versions": {
+            "specgen": VERSION,
+            "keras": keras.__version__,
+            "backend": f"{keras.backend.backend()} {backend_version()}",
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+        },
+        "label_units": {n: units.get(n, LABEL_UNITS.get(n, "")) for n in grid.label_names},
+        "label_ranges": {n: [r.low, r.high] for n, r in emulator.label_ranges.items()},
+        "wavelength_angstrom": {"first": grid.wavelength[0], "last": grid.wavelength[-1], "n": grid.wavelength.size},
+        "training_grid": {
+            "path": grid_path,
+            "n_spectra": len(grid),
+            "n_stars": None if grid.star_id is None else int(np.unique(grid.star_id).size),
+            "attrs": {k: v for k, v in grid.attrs.items() if k not in _BOOKKEEPING},
+        },
+        "config": asdict(config),
+        "seed": config.seed,
+        "parameters": {name: getattr(emulator, name).count_params() for name in MODELS},
+    }
+
+
+def _metrics_line(metrics: dict) -> str:
+    parts = [
+        f"{split}: autoencoder MAE {m['ae_mae']:.2e}, generator MAE {m['gen_mae']:.2e}, "
+        f"mean spectrum {m['mean_spectrum_mae']:.2e}"
+        for split, m in metrics.items()
+    ]
+    return "; ".join(parts)
+
+
+def fit_or_load(
+    grid_path: str | os.PathLike,
+    model_dir: str | os.PathLike,
+    config: TrainingConfig,
+    *,
+    test_grid: str | os.PathLike | None = None,
+    fine_tune: bool = True,
+    n_stars: int | None = None,
+    progress: bool = True,
+) -> Emulator:
+    """The emulator saved in ``model_dir`` if it was trained on this grid (or its first ``n_stars``
+    stars) with this ``config``; otherwise train one (reporting metrics on ``test_grid``, never
+    training on it) and save it."""
+    model_dir, grid_path = Path(model_dir), Path(grid_path)
+    saved = _load_if_usable(model_dir, progress)
+    if saved is not None:
+        grid = read_grid(grid_path)
+        trained_on = saved.provenance.get("training_grid", {})
+        same_grid = (
+            trained_on.get("path") == str(grid_path.resolve())
+            and trained_on.get("attrs", {}).get("plan_fingerprint") == grid.attrs.get("plan_fingerprint")
+            and trained_on.get("n_spectra") == len(grid if n_stars is None else grid.first_stars(n_stars))
+        )
+        if same_grid and saved.provenance.get("config") == _jsonable_tree(asdict(config)) and (
+            saved.provenance.get("fine_tuned") == fine_tune
+        ):
+            say(progress, f"reusing the emulator in {model_dir}")
+            return saved
+    emulator = train_emulator(
+        grid_path, config, test_grid=test_grid, fine_tune=fine_tune, n_stars=n_stars, progress=progress
+    )
+    emulator.save(model_dir)
+    return emulator
+
+
+def _load_if_usable(model_dir: Path, progress: bool) -> Emulator | None:
+    """The emulator saved in ``model_dir``; None when there is none or it cannot be read."""
+    if not model_dir.exists():
+        return None
+    try:
+        return Emulator.load(model_dir)
+    except EmulatorError as err:
+        say(progress, f"retraining: the emulator in {model_dir} cannot be used ({err})")
+        return None
+
+
+def _jsonable_tree(value: Any) -> Any:
+    """``value`` as it reads back from JSON (tuples become lists)."""
+    return json.loads(json.dumps(value, default=jsonable))
