@@ -1,0 +1,29 @@
+"""Figures of chapter 06 (scaling with the training set)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
+
+
+def learning_curves(curve, law=None, target: float | None = None) -> Figure:
+    """Generator MAE against training spectra, one line per latent size (from
+    :func:`specgen.studies.learning_curve.learning_curve`), with a power law fitted to the paper's latent 10 and a
+    target MAE (e.g. the disagreement between radiative-transfer codes), log–log."""
+    fig, ax = plt.subplots(figsize=(6.5, 4), layout="constrained")
+    for latent, rows in curve.groupby("latent"):
+        ax.plot(rows["n_train_spectra"], rows["gen_mae"], "o-", label=f"generator, latent {latent}")
+    baseline = curve.dropna(subset=["mean_spectrum_mae"])
+    ax.plot(baseline["n_train_spectra"], baseline["mean_spectrum_mae"], "x", c="0.5", label="mean spectrum")
+    if law is not None:
+        reach = law.spectra_for(target) if target is not None else 0
+        n = np.geomspace(curve["n_train_spectra"].min(), max(curve["n_train_spectra"].max(), min(reach, 1e7)))
+        ax.plot(n, law.mae(n), "k:", label=f"MAE ∝ $N^{{-{law.alpha:.2f}}}$")
+    if target is not None:
+        ax.axhline(target, c="tab:red", lw=0.8, label=f"SME vs SYNSPEC, {target:.1e}")
+    ax.set(xscale="log", yscale="log", xlabel="training spectra", ylabel="mean |generated − true| (test)")
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.legend(fontsize=8)
+    return fig
