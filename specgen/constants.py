@@ -16,3 +16,35 @@ RVS_WAVELENGTH = 8400.0 + 0.1 * np.arange(4000)
 
 #: The paper reproduced here.
 PAPER = "Gebran M., 2024, Generating stellar spectra using Neural Networks"
+
+# ---- numbers quoted from the paper and from peers, each with where it is stated ----------------
+
+#: Gebran (2024), Sec. 2.1: the size of the paper's database of SYNSPEC spectra.
+PAPER_DATABASE_SPECTRA = 205_000
+
+#: Gebran (2024), Sec. 2.2: 80 % of the database trains the networks (an 80/20 split).
+PAPER_TRAINING_SPECTRA = 164_000
+
+#: Gebran (2024), Sec. 2.2: the autoencoder's reconstruction of spectra it was not trained on.
+PAPER_AUTOENCODER = {"mse": 4e-6, "mae": 1.3e-3, "explained_variance": 0.998, "r2": 0.999}
+
+#: Gebran (2024), Tab. 5: "MSE" (an RMSE, in the label's unit) of the PCA + NN estimator on
+#: training, validation, test and generated spectra (the order of :data:`TAB5_SETS`).
+PAPER_TAB5: dict[str, tuple[float, float, float, float]] = {
+    "teff": (70.0, 110.0, 120.0, 119.0),
+    "logg": (0.02, 0.03, 0.03, 0.05),
+    "vsini": (5.0, 6.0, 6.5, 7.0),
+    "m_h": (0.04, 0.08, 0.15, 0.15),
+    "xi_t": (0.15, 0.17, 0.17, 0.20),
+}
+TAB5_SETS = ("train", "val", "test", "generated")
+
+#: Flux MAE (continuum units) that peers report for their generators, with the reference.
+PEER_GENERATOR_MAE = {
+    "Gebran & Bentley 2025, conditional VAE (median)": 1.8e-3,
+    "TransformerPayne (Różański et al. 2024)": 1.5e-3,
+}
+
+#: Mean |ΔF| between SME (PySME 1.2.0) and SYNSPEC 54 on one solar atmosphere with the same VALD
+#: lines and abundances, ξt = 1 km/s, R = 11,500: the physics' own systematics (DESIGN.md).
+RT_CODE_DISAGREEMENT = 4.2e-3

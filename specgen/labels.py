@@ -8,7 +8,7 @@ so every function takes the names it needs explicitly.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -59,8 +59,51 @@ TABLE1_RANGES: dict[str, LabelRange] = {
 }
 
 
+def spanned_ranges(names: Sequence[str], labels: np.ndarray) -> dict[str, LabelRange]:
+    """The range each label spans in ``labels`` ``(n, len(names))``, by name: a training domain."""
+    labels = np.atleast_2d(np.asarray(labels, dtype=np.float64))
+    low, high = labels.min(axis=0).tolist(), labels.max(axis=0).tolist()
+    return {name: LabelRange(a, b) for name, a, b in zip(names, low, high, strict=True)}
+
+
 class LabelError(ValueError):
     """Labels that cannot be used: wrong shape, not finite, or out of range."""
+
+
+def label_array(
+    labels: Any, names: Sequence[str], one_star: Mapping[str, float] | None = None
+) -> tuple[np.ndarray, bool]:
+    """Labels as given to a generator, as ``(array in the order of names, whether one star was given)``.
+
+    ``labels`` is an array with columns in ``names`` order, or a table with named columns (a pandas
+    DataFrame or Series, a dict of columns or of scalars; other columns ignored); or None with one
+    star as keywords in ``one_star``. Shapes and values are checked later by :func:`check_labels`.
+    """
+    if one_star:
+        if labels is not None:
+            raise TypeError("give labels either as the first argument or as keywords, not both")
+        unknown = sorted(set(one_star) - set(names))
+        if unknown:
+            raise LabelError(f"unknown label(s) {unknown}; this emulator's labels are {list(names)}")
+        labels = one_star
+    if labels is None:
+        example = ", ".join(f"{name}=…" for name in names)
+        raise TypeError(f"generate() needs labels, e.g. generate({example})")
+    if hasattr(labels, "keys"):  # dict, DataFrame, Series: columns by name
+        missing = [name for name in names if name not in labels]
+        if missing:
+            raise LabelError(f"missing label column(s) {missing}; this emulator needs {list(names)}")
+        try:
+            columns = [np.asarray(labels[name], dtype=np.float64) for name in names]
+            one = all(col.ndim == 0 for col in columns)
+            return np.column_stack([col.reshape(-1) for col in columns]), one
+        except (TypeError, ValueError) as err:
+            raise LabelError(f"label columns must be numeric and of one length ({err})") from None
+    try:
+        table = np.asarray(labels, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise LabelError(f"labels must be numeric, in columns {list(names)} ({err})") from None
+    return table, table.ndim == 1
 
 
 def check_labels(

@@ -7,8 +7,11 @@ from specgen.labels import (
     LABEL_NAMES,
     TABLE1_RANGES,
     LabelError,
+    LabelRange,
     check_labels,
+    label_array,
     sample_uniform,
+    spanned_ranges,
 )
 
 
@@ -32,3 +35,19 @@ def test_check_labels_names_the_problem():
     with pytest.raises(LabelError, match=r"shape \(n, 6\)"):
         check_labels(good[:5])
     assert check_labels(good * 10, ranges=None).shape == (1, 6)
+
+
+def test_spanned_ranges_are_each_columns_own_extremes():
+    labels = np.array([[5000.0, 4.5], [4000.0, 2.5], [6500.0, 3.0]])
+    assert spanned_ranges(["teff", "logg"], labels) == {"teff": LabelRange(4000.0, 6500.0), "logg": LabelRange(2.5, 4.5)}
+    with pytest.raises(ValueError):
+        spanned_ranges(["teff"], labels)  # a name per column
+
+
+def test_label_array_orders_named_columns_and_tells_one_star():
+    names = ("teff", "logg")
+    table, one = label_array({"logg": [4.0, 3.0], "teff": [5000.0, 6000.0], "other": [1, 2]}, names)
+    assert table.tolist() == [[5000.0, 4.0], [6000.0, 3.0]] and not one
+    table, one = label_array(None, names, {"logg": 4.4, "teff": 5777.0})
+    assert table.tolist() == [[5777.0, 4.4]] and one
+    assert label_array(np.array([5777.0, 4.4]), names)[1]  # a 1-D array is one star

@@ -42,7 +42,7 @@ from scipy.special import expit
 
 from specgen.grid import Grid, as_grid
 from specgen.labels import LABEL_UNITS, LabelError
-from specgen.model.emulator import Emulator
+from specgen.model.emulator import Emulator, as_emulator
 from specgen.model.evaluate import check_wavelengths
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -155,7 +155,7 @@ def fit_labels(
     range, and ValueError for flux, ``sigma`` or ``model_error`` of the wrong shape, a negative or
     non-finite ``model_error``, or too few usable pixels.
     """
-    emulator = model if isinstance(model, Emulator) else Emulator.load(model)
+    emulator, _ = as_emulator(model)
     if n_starts < 1 or max_steps < 1:
         raise ValueError(f"n_starts and max_steps must be at least 1, got {n_starts} and {max_steps}")
     box = _Box.of(emulator, fixed or {})
@@ -175,7 +175,7 @@ def generator_error(model: Emulator | str | os.PathLike, grid: Grid | str | os.P
     wavelengths) of the flux generated at their labels minus theirs. The ``model_error`` of
     :func:`fit_labels`. Use spectra the generator was not trained on (a test grid), and not the
     star being fitted; rows outside the training ranges are extrapolated and count."""
-    emulator = model if isinstance(model, Emulator) else Emulator.load(model)
+    emulator, _ = as_emulator(model)
     grid, _ = as_grid(grid, "evaluation")
     check_wavelengths(emulator, grid)
     return np.sqrt(np.mean((emulator.generate_like(grid) - grid.flux.astype(np.float64)) ** 2, axis=0))

@@ -30,7 +30,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from specgen.grid import Grid
-from specgen.labels import LabelError, LabelRange, check_labels
+from specgen.labels import LabelError, LabelRange, check_labels, label_array
 from specgen.model.networks import build_generator
 from specgen.model.scaling import Scaler
 
@@ -136,7 +136,7 @@ class Emulator:
         Raises :class:`LabelError` for a missing column, a wrong shape, NaN, or a label outside the
         training range (unless ``allow_extrapolation``: the networks then extrapolate, unchecked).
         """
-        table, one = self._label_table(labels, one_star)
+        table, one = label_array(labels, self.label_names, one_star)
         table = check_labels(table, self.label_names, ranges=None)
         if not allow_extrapolation:
             try:
@@ -179,37 +179,6 @@ class Emulator:
     def _to_flux(self, y: Any) -> Any:
         """Network output → flux, in float32 (no float64 copy of a big batch)."""
         return y * self._flux_scale + self._flux_offset
-
-    def _label_table(self, labels: Any, one_star: Mapping[str, float]) -> tuple[np.ndarray, bool]:
-        """(labels as an array in ``label_names`` order, whether one star was given)."""
-        if one_star:
-            if labels is not None:
-                raise TypeError("give labels either as the first argument or as keywords, not both")
-            unknown = sorted(set(one_star) - set(self.label_names))
-            if unknown:
-                raise LabelError(f"unknown label(s) {unknown}; this emulator's labels are {list(self.label_names)}")
-            labels = one_star
-        if labels is None:
-            example = ", ".join(f"{name}=…" for name in self.label_names)
-            raise TypeError(f"generate() needs labels, e.g. generate({example})")
-        if hasattr(labels, "keys"):  # dict, DataFrame, Series: columns by name
-            return self._columns(labels)
-        try:
-            table = np.asarray(labels, dtype=np.float64)
-        except (TypeError, ValueError) as err:
-            raise LabelError(f"labels must be numeric, in columns {list(self.label_names)} ({err})") from None
-        return table, table.ndim == 1
-
-    def _columns(self, table: Any) -> tuple[np.ndarray, bool]:
-        missing = [name for name in self.label_names if name not in table]
-        if missing:
-            raise LabelError(f"missing label column(s) {missing}; this emulator needs {list(self.label_names)}")
-        try:
-            columns = [np.asarray(table[name], dtype=np.float64) for name in self.label_names]
-            one = all(col.ndim == 0 for col in columns)
-            return np.column_stack([col.reshape(-1) for col in columns]), one
-        except (TypeError, ValueError) as err:
-            raise LabelError(f"label columns must be numeric and of one length ({err})") from None
 
     def _check_flux(self, flux: np.ndarray) -> np.ndarray:
         flux = np.asarray(flux, dtype=np.float32)
@@ -335,8 +304,8 @@ def _read_model(path: Path) -> keras.Model:
 
 
 def as_emulator(emulator: Emulator | str | os.PathLike) -> tuple[Emulator, str | None]:
-    from specgen.model.emulator import Emulator
-
+    """``(emulator, None)`` for an :class:`Emulator`; ``(Emulator.load(path), absolute path)`` for a
+    saved one: what every function taking "an emulator or its directory" calls."""
     if isinstance(emulator, Emulator):
         return emulator, None
     return Emulator.load(emulator), str(Path(emulator).resolve())

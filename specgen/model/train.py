@@ -16,7 +16,7 @@ import numpy as np
 
 from specgen.constants import PAPER, VERSION
 from specgen.grid import Grid, as_grid, read_grid
-from specgen.labels import LABEL_UNITS, LabelRange
+from specgen.labels import LABEL_UNITS, spanned_ranges
 from specgen.model import finetune
 from specgen.model.autoencoder import train_autoencoder
 from specgen.model.config import TrainingConfig
@@ -71,8 +71,7 @@ def train_emulator(
     latent = predict_in_batches(predictor(ae.encoder), x_flux, config.latent, 4096)
     say(progress, f"mapper from {len(grid.label_names)} labels to {config.latent} latents")
     mapper, mapper_history = train_mapper(x_labels, latent, config, groups=grid.star_id, progress=progress)
-    bounds = zip(grid.label_names, grid.labels.min(axis=0).tolist(), grid.labels.max(axis=0).tolist())
-    ranges = {name: LabelRange(low, high) for name, low, high in bounds}
+    ranges = spanned_ranges(grid.label_names, grid.labels)
     emulator = Emulator(
         ae.encoder, ae.decoder, mapper, label_scaler, flux_scaler, grid.label_names, ranges, grid.wavelength,
         grid.flux.mean(axis=0),

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from specgen.constants import PAPER_TRAINING_SPECTRA
+
 
 def generation_seconds(emulator, n_spectra: int, *, batch_size: int = 4096, repeats: int = 5, seed: int = 0) -> float:
     """Median seconds to generate ``n_spectra`` spectra at random labels inside the training
@@ -72,14 +74,11 @@ def recorded_generation(results: str | os.PathLike) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-PAPER_TRAINING_SPECTRA = 164_000  # 80 % of the paper's 205,000 spectra
-
-
 def _paper_epoch_seconds(epochs: dict) -> dict:
     """Seconds per epoch at the paper's size from measured milliseconds per step (batch as measured)."""
     steps = -(-PAPER_TRAINING_SPECTRA // epochs["batch_size"])
     return {
-        f"{name} s/epoch at 164,000": epochs[name]["milliseconds_per_step"] * steps / 1000
+        f"{name} s/epoch at {PAPER_TRAINING_SPECTRA:,}": epochs[name]["milliseconds_per_step"] * steps / 1000
         for name in ("autoencoder", "mapper")
     }
 

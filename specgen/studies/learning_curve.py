@@ -4,7 +4,7 @@
 own generator) into one row per trained generator; :func:`fit_power_law` fits
 MAE = a · N^(−α) to it, from which :meth:`PowerLaw.spectra_for` tells how many training spectra
 an accuracy would take. The target that matters is the disagreement between two radiative-transfer
-codes on the same star, :data:`RT_CODE_DISAGREEMENT`: a generator more accurate than the physics
+codes on the same star, :data:`specgen.constants.RT_CODE_DISAGREEMENT`: a generator more accurate than the physics
 is consistent gains nothing, so a grid larger than the one reaching it is not worth computing.
 """
 
@@ -15,8 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-#: Mean |ΔF| between SME and SYNSPEC on one solar model, same lines and abundances (DESIGN.md).
-RT_CODE_DISAGREEMENT = 4.2e-3
+from specgen.constants import RT_CODE_DISAGREEMENT
 
 COLUMNS = ("n_train_spectra", "n_train_stars", "latent", "gen_mae", "gen_p99_abs", "ae_mae", "mean_spectrum_mae")
 

@@ -31,7 +31,7 @@ from keras import layers, ops
 from sklearn.decomposition import PCA
 
 from specgen.grid import Grid, as_grid
-from specgen.labels import LabelRange
+from specgen.labels import LabelRange, spanned_ranges
 from specgen.model.config import TrainingConfig
 from specgen.model.emulator import Emulator
 from specgen.model.finetune import fine_tune
@@ -49,8 +49,8 @@ from specgen.runtime.console import say
 from specgen.runtime.timing import generation_seconds
 
 #: Columns of :attr:`ShootoutResult.table`: flux errors (continuum units), cost, size.
-COLUMNS = ("mae", "median", "p99", "max", "training_seconds", "spectra_per_second", "n_parameters", "epochs")
-_METRIC_COLUMNS = {"mae": "mae", "median_abs": "median", "p99_abs": "p99", "max_abs": "max"}
+#: The shoot-out table: the flux errors of :func:`specgen.model.metrics.generation_metrics` (same names), then costs.
+COLUMNS = ("mae", "median_abs", "p99_abs", "max_abs", "training_seconds", "spectra_per_second", "n_parameters", "epochs")
 
 
 class Contestant(ABC):
@@ -74,8 +74,7 @@ class Contestant(ABC):
         """Train on ``train`` with ``config``'s scalings and schedule (epochs capped at this contestant's
         ``max_epochs`` when given, else at ``config.max_epochs``); returns self."""
         self.label_names = train.label_names
-        low, high = train.labels.min(axis=0).tolist(), train.labels.max(axis=0).tolist()
-        self.label_ranges = {name: LabelRange(a, b) for name, a, b in zip(train.label_names, low, high)}
+        self.label_ranges = spanned_ranges(train.label_names, train.labels)
         started = time.perf_counter()
         self._fit(train, replace(config, max_epochs=self.max_epochs) if self.max_epochs else config, progress)
         self.training_seconds = time.perf_counter() - started
@@ -312,7 +311,7 @@ def run_shootout(
         seconds = generation_seconds(
             contestant, speed_batch, batch_size=speed_batch, repeats=speed_repeats, seed=config.seed
         )
-        rows[contestant.name] = {_METRIC_COLUMNS[key]: value for key, value in metrics.items()} | {
+        rows[contestant.name] = metrics | {
             "training_seconds": contestant.training_seconds,
             "spectra_per_second": speed_batch / seconds,
             "n_parameters": contestant.n_parameters,

@@ -372,6 +372,44 @@ def compute_atmosphere(teff: float, logg: float, m_h: float) -> ModelAtmosphere:
     return atm
 
 
+def temperature_difference(
+    reference: ModelAtmosphere, other: ModelAtmosphere, tau_range: tuple[float, float] = (1e-4, 10.0)
+) -> float:
+    """Largest relative difference |T_other(τ)/T_reference(τ) − 1| (dimensionless) over the layers of
+    ``reference`` with ``tau_range[0]`` < τ_Ross < ``tau_range[1]``, ``other``'s temperature (K)
+    interpolated to their τ_Ross linearly in ln τ."""
+    log_tau = np.log(reference.tau_ross)
+    ratio = np.interp(log_tau, np.log(other.tau_ross), other.temperature) / reference.temperature
+    layers = (reference.tau_ross > tau_range[0]) & (reference.tau_ross < tau_range[1])
+    return float(np.max(np.abs(ratio - 1)[layers]))
+
+
+@dataclass(frozen=True)
+class SeamCheck:
+    """The atmospheres on either side of :data:`SEAM_TEFF`, ``cool`` from the cool network and ``hot``
+    from the hot one, and ``max_difference``, their :func:`temperature_difference` over ``tau_range``."""
+
+    cool: ModelAtmosphere
+    hot: ModelAtmosphere
+    tau_range: tuple[float, float]
+    max_difference: float
+
+
+def check_seam(
+    logg: float = 4.0,
+    m_h: float = 0.0,
+    teffs: tuple[float, float] = (SEAM_TEFF - 1.0, SEAM_TEFF + 1.0),
+    tau_range: tuple[float, float] = (1e-4, 10.0),
+) -> SeamCheck:
+    """How well the two networks meet: the atmospheres at Teff = ``teffs`` (K; the first at most
+    :data:`SEAM_TEFF`, the second above it), log g (dex, cgs) and [M/H] (dex), and the largest
+    relative difference of T(τ_Ross) between them over ``tau_range``. Chapter 01 and the tests."""
+    if not teffs[0] <= SEAM_TEFF < teffs[1]:
+        raise ValueError(f"teffs must straddle the seam at {SEAM_TEFF:g} K, got {teffs}")
+    cool, hot = (compute_atmosphere(teff, logg, m_h) for teff in teffs)
+    return SeamCheck(cool, hot, tuple(tau_range), temperature_difference(cool, hot, tau_range))
+
+
 def survey_atmospheres(n: int, seed: int) -> dict:
     """Compute ``n`` atmospheres at uniform random (teff, logg, m_h) in the ranges of Tab. 1.
 

@@ -23,22 +23,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from specgen.constants import PAPER_TAB5, TAB5_SETS
 from specgen.grid import Grid
 from specgen.model.emulator import Emulator
 from specgen.validate.estimator import EstimatorConfig, LabelEstimator
 
-#: Gebran (2024), Tab. 5: "MSE" (an RMSE, in the label's unit) on training, validation, test and
-#: generated spectra, with 205,000 training spectra.
-PAPER_TAB5: dict[str, tuple[float, float, float, float]] = {
-    "teff": (70.0, 110.0, 120.0, 119.0),
-    "logg": (0.02, 0.03, 0.03, 0.05),
-    "vsini": (5.0, 6.0, 6.5, 7.0),
-    "m_h": (0.04, 0.08, 0.15, 0.15),
-    "xi_t": (0.15, 0.17, 0.17, 0.20),
-}
-
-
-SETS = ("train", "val", "test", "generated")
+SETS = TAB5_SETS
 
 
 def accuracy(true: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
