@@ -6,8 +6,11 @@
 #   make / make install       only the environment (.venv, Jupyter kernel, MathJax)
 #   make help                 every target
 #
-# Notebooks run in place (book/NN_x.ipynb is overwritten with its outputs), with the
-# repository root as working directory and one papermill parameter: profile=$(PROFILE).
+# The tracked notebooks are never written: papermill runs book/NN_x.ipynb (repository root as
+# working directory, one parameter: profile=$(PROFILE)) into _build/executed/book/NN_x.ipynb, and
+# `make html` builds the book from _build/src/, a copy of the book's sources (_config.yml,
+# _toc.yml, _ext/, _vendor/, book/ without notebooks) holding those executed copies instead.
+# The HTML lands in _build/html/, as if the book were built from the repository root.
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -29,6 +32,9 @@ NOTEBOOKS = $(sort $(wildcard book/[0-9][0-9]_*.ipynb))
 # _vendor/_static/mathjax/ -> _build/html/_static/mathjax/
 MATHJAX_DIR := _vendor/_static/mathjax
 MATHJAX := $(MATHJAX_DIR)/tex-mml-chtml.js
+# papermill's output (same layout as the repository) and the source tree jupyter-book reads
+EXECUTED := _build/executed
+BOOK_SRC := _build/src
 
 # Tools run from the venv; quiet Jupyter's platformdirs notice.
 export PATH := $(abspath $(BIN)):$(PATH)
@@ -41,12 +47,13 @@ help:
 	@echo "specgen make targets (PROFILE=$(PROFILE), PYTHON=$(PYTHON)):"
 	@echo "  make install     create $(VENV) ($(PYTHON) -m venv), pip install -e '.[test]',"
 	@echo "                   register the '$(KERNEL)' Jupyter kernel, npm-install MathJax 3"
-	@echo "  make book        install + run the notebooks (papermill, -p profile PROFILE) + build _build/html"
+	@echo "  make book        install + run the notebooks (papermill, -p profile PROFILE) into $(EXECUTED)/book/"
+	@echo "                   + build _build/html from them (book/*.ipynb stay as they are, without outputs)"
 	@echo "  make notebooks   only run the notebooks;  make html: only build the HTML"
 	@echo "  make test        pytest + 'make book PROFILE=ci' + headless Chromium check of the HTML"
 	@echo "  make sweep       specgen sweep SWEEP=$(SWEEP) (papermill parameter sweep on dask, resumable)"
 	@echo "  make browser     install Debian's chromium with apt-get if it is missing"
-	@echo "  make clean       remove _build (keeps data/ and models/);  make distclean: also $(VENV), node_modules, _vendor"
+	@echo "  make clean       remove _build (executed notebooks, HTML; keeps data/ and models/);  make distclean: also $(VENV), node_modules, _vendor"
 	@echo "Profiles: ci (minutes), demo (default, a few hours on 2 cores), paper (GPU or cluster)."
 
 # ---------------------------------------------------------------- install
@@ -85,20 +92,33 @@ book: install
 
 notebooks: $(INSTALLED)
 	@test -n "$(NOTEBOOKS)" || { echo "error: no book/[0-9][0-9]_*.ipynb" >&2; exit 1; }
+	mkdir -p "$(EXECUTED)/book"
 	for nb in $(NOTEBOOKS); do
-	  echo "==> papermill $$nb (profile=$(PROFILE), kernel $(KERNEL), cwd: repository root)"
+	  echo "==> papermill $$nb -> $(EXECUTED)/$$nb (profile=$(PROFILE), kernel $(KERNEL), cwd: repository root)"
 	  start=$$SECONDS
-	  "$(BIN)/papermill" "$$nb" "$$nb" --kernel "$(KERNEL)" --cwd "$(CURDIR)" \
+	  "$(BIN)/papermill" "$$nb" "$(EXECUTED)/$$nb" --kernel "$(KERNEL)" --cwd "$(CURDIR)" \
 	    -p profile "$(PROFILE)" --no-progress-bar --log-level WARNING
 	  echo "    done in $$((SECONDS - start)) s"
 	done
 	"$(BIN)/python" -m specgen.provenance --profile "$(PROFILE)"
 
+# The book's sources as they are in the repository, except that each book/NN_x.ipynb is its executed
+# copy; made afresh every time. --path-output puts the HTML in _build/html (not _build/src/_build/html).
 html: $(INSTALLED) $(MATHJAX)
 	@test -f book/_build_info/block.md || "$(BIN)/python" -m specgen.provenance --profile "$(PROFILE)"
-	echo "==> jupyter-book build . -W (warnings are errors)"
-	"$(BIN)/jupyter-book" build . -W --keep-going --all
-	echo "==> the book is at _build/html/index.html"
+	for nb in $(NOTEBOOKS); do
+	  test -f "$(EXECUTED)/$$nb" || { echo "error: no $(EXECUTED)/$$nb: run make notebooks (or make book) first" >&2; exit 1; }
+	done
+	echo "==> the book's sources with the executed notebooks -> $(BOOK_SRC)/"
+	rm -rf "$(BOOK_SRC)"
+	mkdir -p "$(BOOK_SRC)"
+	cp _config.yml _toc.yml "$(BOOK_SRC)/"
+	cp -R _ext _vendor "$(BOOK_SRC)/"
+	tar -cf - --exclude='*.ipynb' --exclude=.ipynb_checkpoints --exclude=__pycache__ book | tar -xf - -C "$(BOOK_SRC)"
+	for nb in $(NOTEBOOKS); do cp "$(EXECUTED)/$$nb" "$(BOOK_SRC)/$$nb"; done
+	echo "==> jupyter-book build $(BOOK_SRC) -W (warnings are errors)"
+	"$(BIN)/jupyter-book" build "$(BOOK_SRC)" --path-output "$(CURDIR)" -W --keep-going --all
+	echo "==> the book is at _build/html/index.html (executed notebooks: $(EXECUTED)/book/)"
 
 # ---------------------------------------------------------------- sweeps
 SWEEP ?= book/sweeps/ci_latent.yaml

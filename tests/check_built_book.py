@@ -20,7 +20,9 @@ For each page it checks that
   ``mjx-container``, no TeX error (``mjx-merror``) is shown, and no raw ``\\(``, ``\\[``,
   ``$$`` or ``$...\\tex...$`` is left in the visible text outside code.
 
-It also greps every built HTML file for a MathJax URL that is not local, and saves a
+It also greps every built HTML file for a MathJax URL that is not local, checks that each
+notebook page's Binder launch button opens that notebook at its path in the repository
+(``book/NN_x.ipynb``, not the executed copy under ``_build/``), and saves a
 full-page screenshot of each page under ``_build/screenshots/``. It exits 1 and lists
 every problem (page: what) when anything is wrong.
 """
@@ -325,6 +327,24 @@ def grep_cdn(html_dir: Path, problems: list[str]) -> None:
             problems.append(f"{rel}: MathJax from outside the book: {m.group(0)}")
 
 
+BINDER_URLPATH = re.compile(r'href="[^"]*[?&]urlpath=(?:lab/tree|tree)/([^"&]+)"')
+
+
+def check_launch_buttons(html_dir: Path, docnames: list[str], repo: Path, problems: list[str]) -> None:
+    """Every page made from a notebook has a Binder button that opens ``<docname>.ipynb`` in the
+    repository: the notebook as it is tracked, which the book's pages were executed from."""
+    for name in docnames:
+        page = html_dir / f"{name}.html"
+        if not (repo / f"{name}.ipynb").is_file() or not page.is_file():
+            continue
+        targets = set(BINDER_URLPATH.findall(page.read_text(errors="replace")))
+        if not targets:
+            problems.append(f"{name}: no Binder launch button")
+        for target in sorted(targets):
+            if target != f"{name}.ipynb" or not (repo / target).is_file():
+                problems.append(f"{name}: the Binder button opens {target}, not {name}.ipynb of the repository")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--html", type=Path, default=ROOT / "_build" / "html")
@@ -360,7 +380,8 @@ def main(argv: list[str] | None = None) -> int:
         if not (args.html / f"{name}.html").is_file():
             problems.append(f"{name}: listed in {args.toc.name} but not built ({name}.html)")
     grep_cdn(args.html, problems)
-    tally("static: every toc page built, no MathJax URL outside the book", before)
+    check_launch_buttons(args.html, docnames, args.toc.parent, problems)
+    tally("static: every toc page built, no MathJax URL outside the book, Binder buttons", before)
 
     server, base = serve(args.html)
     t0 = time.time()
