@@ -245,6 +245,15 @@ def _spectra_file(text: str) -> Path:
     return path
 
 
+def _add_model(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", type=Path, required=True, help="saved emulator directory")
+
+
+def _add_profile(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE,
+                        help=f"{what} (default {DEFAULT_PROFILE})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="specgen",
@@ -297,8 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--grid", type=Path, required=True, help="training grid (HDF5)")
     train.add_argument("--out", type=Path, required=True, help="directory for the saved emulator")
-    train.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE,
-                       help=f"training recipe and epoch cap (default {DEFAULT_PROFILE})")
+    _add_profile(train, "training recipe and epoch cap")
     train.add_argument("--test", type=Path, help="test grid, only measured (not used for training nor stopping)")
     train.add_argument("--fine-tune", action="store_true", help="then train decoder∘mapper end to end on the flux")
     train.add_argument("--seed", type=int, help="random seed (default: the profile's)")
@@ -312,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Output by extension: .h5 (a specgen grid), .fits (flux image, WAVELENGTH and LABELS extensions) "
         "or .csv (a row per wavelength, a column per spectrum).",
     )
-    gen.add_argument("--model", type=Path, required=True, help="saved emulator directory")
+    _add_model(gen)
     gen.add_argument("--labels", type=Path, required=True, help="CSV with a column per label (other columns ignored)")
     gen.add_argument("--out", type=_spectra_file, required=True, help="output file: .h5, .fits or .csv")
     gen.add_argument("--allow-extrapolation", action="store_true", help="generate outside the training ranges")
@@ -325,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Autoencoder reconstruction and generator errors on a grid's spectra (continuum units), "
         "with the mean-spectrum baseline; test rows outside the training ranges are extrapolated and counted.",
     )
-    ev.add_argument("--model", type=Path, required=True, help="saved emulator directory")
+    _add_model(ev)
     ev.add_argument("--grid", type=Path, required=True, help="test grid (HDF5), e.g. from synth or import-ascii")
     ev.add_argument("--json", type=Path, help="also write the metrics to this JSON file")
     ev.set_defaults(func=_evaluate)
@@ -337,11 +345,10 @@ def build_parser() -> argparse.ArgumentParser:
         "and validation rows, of the test grid, and of spectra generated at the test labels. Prints RMSE per "
         "label and RMSE(generated)/RMSE(test).",
     )
-    val.add_argument("--model", type=Path, required=True, help="saved emulator directory")
+    _add_model(val)
     val.add_argument("--train", type=Path, required=True, help="radiative-transfer training grid (HDF5)")
     val.add_argument("--test", type=Path, required=True, help="radiative-transfer test grid (HDF5)")
-    val.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE,
-                     help=f"estimator recipe and epoch cap (default {DEFAULT_PROFILE})")
+    _add_profile(val, "estimator recipe and epoch cap")
     val.add_argument("--joint", action="store_true", help="one network for all labels, not one per label")
     val.add_argument("--max-epochs", type=int, help="epoch cap of each network (default: the profile's)")
     val.add_argument("--json", type=Path, help="also write Tab. 5 to this JSON file")
@@ -356,7 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
         "A label flagged at_bound sits on the edge of the training range: the star is probably outside the "
         "model's domain.",
     )
-    fit.add_argument("--model", type=Path, required=True, help="saved emulator directory")
+    _add_model(fit)
     what = fit.add_mutually_exclusive_group(required=True)
     what.add_argument("--spectrum", type=Path,
                       help="observed spectra: a Gaia RVS CSV/FITS/VOTable (every source in it), an ASCII or 1-D "
@@ -390,8 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     so.add_argument("--train", type=Path, required=True, help="training grid (HDF5)")
     so.add_argument("--test", type=Path, required=True, help="held-out test grid (HDF5)")
-    so.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE,
-                    help=f"training recipe and seed (default {DEFAULT_PROFILE})")
+    _add_profile(so, "training recipe and seed")
     so.add_argument("--max-epochs", type=int, default=20, help="epoch cap per stage of the Tab. 2-3 networks")
     so.add_argument("--small-max-epochs", type=int, default=100, help="epoch cap of the MLP and the VAE")
     so.add_argument("--json", type=Path, help="also write the table to this JSON file")

@@ -14,6 +14,10 @@ C_KMS = 299_792.458
 #: Gaia RVS grid of the paper (Sec. 2.1): 8400.0 + 0.1 i Å (air), i = 0 … 3999.
 RVS_WAVELENGTH = 8400.0 + 0.1 * np.arange(4000)
 
+#: The strong lines of the RVS window, Å in air: the Ca II infrared triplet and four Paschen lines.
+CA_II_TRIPLET = (8498.02, 8542.09, 8662.14)
+PASCHEN_LINES = (8502.49, 8545.38, 8665.02, 8750.47)  # Pa 16, 15, 13, 12
+
 #: The paper reproduced here.
 PAPER = "Gebran M., 2024, Generating stellar spectra using Neural Networks"
 

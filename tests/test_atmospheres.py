@@ -12,13 +12,16 @@ import scipy.integrate
 
 from specgen.synth.atmospheres import (
     AMU,
+    SEAM_TEFF,
     AtmosphereError,
     ModelAtmosphere,
     _network,
     atmosphere_problems,
+    check_seam,
     compute_atmosphere,
     mean_nucleus_mass,
     survey_atmospheres,
+    temperature_difference,
 )
 
 STARS = {
@@ -180,11 +183,33 @@ def test_irreparable_atmosphere_is_rejected():
 
 @pytest.mark.parametrize("logg", [2.0, 3.5, 5.0])
 def test_cool_and_hot_networks_meet_at_8000_k(logg):
-    cool, hot = compute_atmosphere(8000.0, logg, 0.0), compute_atmosphere(8000.001, logg, 0.0)
-    tau = np.logspace(-4, 0, 9)
-    np.testing.assert_allclose(
-        at_tau(hot, hot.temperature, tau), at_tau(cool, cool.temperature, tau), rtol=0.03
-    )
+    seam = check_seam(logg, teffs=(SEAM_TEFF, SEAM_TEFF + 0.001), tau_range=(1e-4, 1.0))
+    assert (seam.cool.teff, seam.hot.teff) == (SEAM_TEFF, SEAM_TEFF + 0.001)
+    assert seam.cool.column_mass[0] != seam.hot.column_mass[0]  # two different networks, not one twice
+    assert seam.max_difference < 0.03
+
+
+def test_check_seam_refuses_temperatures_on_one_side():
+    with pytest.raises(ValueError, match="straddle"):
+        check_seam(teffs=(SEAM_TEFF + 1.0, SEAM_TEFF + 2.0))
+
+
+def test_temperature_difference_is_the_largest_relative_one_inside_the_depth_range(sun):
+    tau = sun.tau_ross
+    inside = (tau > 1e-4) & (tau < 10.0)
+    temperature = sun.temperature.copy()
+    temperature[np.flatnonzero(inside)[3]] *= 1.05  # the largest difference inside the range
+    temperature[np.flatnonzero(inside)[7]] *= 0.98
+    temperature[~inside] *= 2.0  # outside the range: ignored
+    assert temperature_difference(sun, replace(sun, temperature=temperature)) == pytest.approx(0.05, rel=1e-9)
+    assert temperature_difference(replace(sun, temperature=temperature), sun, (1e-4, 10.0)) == pytest.approx(
+        1 - 1 / 1.05, rel=1e-9
+    )  # relative to the first atmosphere
+    # the other atmosphere is read at the first one's depths, on its own τ scale
+    isothermal = replace(sun, temperature=np.full_like(tau, 6000.0))
+    deeper = replace(isothermal, tau_ross=tau * 10, temperature=np.linspace(5000.0, 9000.0, tau.size))
+    expected = np.interp(np.log(tau), np.log(tau * 10), deeper.temperature)[inside] / 6000.0 - 1
+    assert temperature_difference(isothermal, deeper) == pytest.approx(np.max(np.abs(expected)), rel=1e-12)
 
 
 def test_survey_defect_rates():

@@ -18,7 +18,7 @@ STAGES = (
     ("specgen.validate",),
     ("specgen.fit",),
     ("specgen.studies",),
-    ("specgen.plots",),
+    ("specgen.plots", "specgen.tables"),
     ("specgen.cli", "specgen.provenance", "specgen"),
 )
 

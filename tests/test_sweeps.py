@@ -7,9 +7,13 @@ import pandas as pd
 import pytest
 
 from specgen.cli import main
+from specgen.studies.learning_curve import learning_curve
 from specgen.studies.sweeps import (
     Sweep,
     SweepError,
+    SweepFailed,
+    check_done,
+    generator_point,
     point_name,
     run_sweep,
     sweep_report,
@@ -91,3 +95,30 @@ def test_a_list_of_axis_blocks_is_the_union_of_their_combinations(spec):
     spec.write_text(spec.read_text().replace("axes:\n  shape: [round, broken]\n  seed: [1, 2]\n", blocks))
     names = [p.name for p in Sweep.read(spec).points()]
     assert names == ["seed=1,shape=round", "seed=2,shape=round", "seed=2,shape=flat"]
+
+
+def test_check_done_passes_a_finished_report_and_names_the_points_that_are_not():
+    done = pd.DataFrame({"point": ["a=1", "a=2"], "state": ["done", "done"], "seconds": [1.0, 2.0]})
+    assert check_done(done, "runs") is done
+    report = pd.concat([done, pd.DataFrame({"point": ["a=3"], "state": ["failed"], "error": ["ValueError: boom"]})])
+    with pytest.raises(SweepFailed, match="status.json in runs/x") as caught:
+        check_done(report, "runs/x")
+    assert "a=3" in str(caught.value) and "ValueError: boom" in str(caught.value)
+    assert "a=1" not in str(caught.value) and isinstance(caught.value, RuntimeError)
+    assert check_done(pd.DataFrame(), "runs").empty  # no point yet: nothing unfinished
+
+
+def test_generator_point_is_a_learning_curve_row_of_its_provenance():
+    provenance = {
+        "metrics": {"test": {"gen_mae": 3e-3, "gen_p99_abs": 2e-2, "ae_mae": 1e-3, "mean_spectrum_mae": 4e-2}},
+        "config": {"latent": 10, "recipe": "small_grid"},
+        "training_grid": {"n_spectra": 120, "n_stars": 12, "path": "train.h5"},
+    }
+    row = generator_point(provenance, "chapter 2")
+    assert row == provenance["metrics"]["test"] | {"point": "chapter 2", "latent": 10, "n_train_spectra": 120,
+                                                   "n_train_stars": 12}
+    report = pd.DataFrame([{"point": "n_stars=6", "state": "done", "n_stars": 6, "ci.gen_mae": 5e-3,
+                            "ci.n_train_spectra": 60, "ci.n_train_stars": 6}])
+    curve = learning_curve(report, "ci", row).set_index("point")
+    assert curve.loc["chapter 2", "gen_mae"] == 3e-3 and curve.loc["chapter 2", "n_train_stars"] == 12
+    assert list(curve.index) == ["n_stars=6", "chapter 2"]  # sorted by training spectra

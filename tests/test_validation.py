@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 
 from specgen.cli import main
+from specgen.constants import PAPER_TAB5
 from specgen.fit.recovery import recovery_against_snr
 from specgen.grid import Grid, read_grid, write_grid
 from specgen.model.config import TrainingConfig
 from specgen.model.train import train_emulator
 from specgen.validate.estimator import EstimatorConfig, LabelEstimator
-from specgen.validate.tab5 import PAPER_TAB5, SETS, accuracy, validate
+from specgen.validate.tab5 import SETS, accuracy, validate
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 

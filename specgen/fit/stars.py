@@ -33,7 +33,7 @@ from specgen.fit.observed import (
     measure_velocity,
     read_spectrum,
 )
-from specgen.model.emulator import Emulator
+from specgen.model.emulator import Emulator, as_emulator
 
 #: Label fit → velocity against its best model → refit in the rest frame, this many times.
 VELOCITY_ITERATIONS = 2
@@ -145,7 +145,7 @@ def fit_spectra(
     """
     if continuum_degree is not None and continuum_degree < 0:
         raise ValueError(f"continuum_degree must be 0 or more, got {continuum_degree}")
-    emulator = model if isinstance(model, Emulator) else Emulator.load(model)
+    emulator, _ = as_emulator(model)
     wavelength = emulator.wavelength
     spectra = [_with_errors(spectrum, snr) for spectrum in spectra]
     error = np.zeros(emulator.n_pix) if model_error is None else np.asarray(model_error, dtype=np.float64)

@@ -9,7 +9,12 @@ from specgen.model.config import TrainingConfig
 from specgen.model.networks import (
     build_generator,
 )
-from specgen.model.schedule import History, mean_squared_error, fit_with_early_stopping, split_rows
+from specgen.model.schedule import (
+    History,
+    fit_with_early_stopping,
+    mean_squared_error,
+    split_rows,
+)
 
 
 def fine_tune(

@@ -8,10 +8,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from specgen.constants import CA_II_TRIPLET, PASCHEN_LINES
 from specgen.labels import LABEL_TEX, LABEL_UNITS
 
 #: Lines worth marking in the RVS range (air wavelengths, Å).
-RVS_LINES = {"Ca II": (8498.02, 8542.09, 8662.14), "Pa 16/15/13/12": (8502.49, 8545.38, 8665.02, 8750.47)}
+RVS_LINES = {"Ca II": CA_II_TRIPLET, "Pa 16/15/13/12": PASCHEN_LINES}
 
 
 def label_text(names: Sequence[str], values: Sequence[float]) -> str:

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from specgen.constants import RT_CODE_DISAGREEMENT
-
 COLUMNS = ("n_train_spectra", "n_train_stars", "latent", "gen_mae", "gen_p99_abs", "ae_mae", "mean_spectrum_mae")
 
 

@@ -20,7 +20,8 @@ land in the point's own ``models/``, while its ``data/`` links to the repository
 once). ``status.json`` records the outcome: ``done`` (with the seconds taken), or ``failed`` with the
 error and its traceback. Running the sweep again redoes only the points that are not ``done``.
 :func:`sweep_report` gathers every point's parameters, status and the test metrics of its trained
-generator into one table.
+generator into one table; :func:`check_done` refuses a report with unfinished points, and
+:func:`generator_point` makes a row of the same kind for a generator trained outside the sweep.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import pandas as pd
 
@@ -46,6 +47,10 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_.=,+-]")
 
 class SweepError(ValueError):
     """A sweep file that cannot be run: says which key and why."""
+
+
+class SweepFailed(RuntimeError):
+    """A sweep whose points did not all finish: names them, with their errors."""
 
 
 @dataclass(frozen=True)
@@ -190,6 +195,30 @@ def sweep_report(runs: str | os.PathLike) -> pd.DataFrame:
             row |= {f"{profile}.{key}": value for key, value in metrics.items() if isinstance(value, (int, float))}
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def check_done(report: pd.DataFrame, runs: str | os.PathLike) -> pd.DataFrame:
+    """``report`` (:func:`sweep_report` of the directory ``runs``) if every point in it is ``done``;
+    otherwise raise :class:`SweepFailed` naming the other points and their errors."""
+    unfinished = report[report["state"] != "done"] if len(report) else report
+    if len(unfinished):
+        columns = [column for column in ("point", "error") if column in unfinished]
+        raise SweepFailed(f"sweep points failed (see their status.json in {runs}): {unfinished[columns]}")
+    return report
+
+
+def generator_point(provenance: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """A generator trained outside a sweep as a point of it, for
+    :func:`specgen.studies.learning_curve.learning_curve`: the test metrics of its ``provenance``
+    (``gen_mae``, ... in continuum units) with its ``point`` ``name``, ``latent`` size and training
+    grid's ``n_train_spectra`` and ``n_train_stars``."""
+    grid = provenance["training_grid"]
+    return provenance["metrics"]["test"] | {
+        "point": name,
+        "latent": provenance["config"]["latent"],
+        "n_train_spectra": grid["n_spectra"],
+        "n_train_stars": grid["n_stars"],
+    }
 
 
 def _text(value: Any) -> str:

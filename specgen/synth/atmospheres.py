@@ -42,7 +42,7 @@ AMU = 1.66053906660e-24  # atomic mass unit, g
 
 #: Teff (K) at which the cool network hands over to the hot one (the cool one includes it).
 #: There the two agree on T(τ_Ross) to within 2% (rms 0.5%) over τ_Ross 1e-4…1, and on the
-#: gas pressure to within −3…+6%.
+#: gas pressure to within −3…+6% (:func:`check_seam`).
 SEAM_TEFF = 8000.0
 
 # Asplund et al. (2009): number abundances relative to H and mean masses (u) per nucleus.

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from specgen.constants import PAPER_TAB5, TAB5_SETS
+from specgen.constants import TAB5_SETS
 from specgen.grid import Grid
 from specgen.model.emulator import Emulator
 from specgen.validate.estimator import EstimatorConfig, LabelEstimator
