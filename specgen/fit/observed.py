@@ -33,7 +33,7 @@ from specgen.constants import C_KMS
 #: Resolving power of the Gaia RVS instrument (Cropper et al. 2018).
 GAIA_RVS_RESOLUTION = 11_500.0
 #: The book's worked example: the Gaia DR3 RVS spectrum of Kepler-93 (citation in its README).
-EXAMPLE_SPECTRUM = Path(__file__).parent / "data" / "observed" / "gaiaDR3rvs_Kepler-93.csv"
+EXAMPLE_SPECTRUM = Path(__file__).resolve().parents[1] / "data" / "observed" / "gaiaDR3rvs_Kepler-93.csv"
 #: Wavelength units astropy may report for a column or WCS axis, in Å.
 _ANGSTROM_PER = {"angstrom": 1.0, "aa": 1.0, "a": 1.0, "nm": 10.0, "um": 1e4, "micron": 1e4, "m": 1e10}
 _TABLE_SUFFIXES = {".csv", ".ecsv", ".vot", ".xml", ".votable"}
