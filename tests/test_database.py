@@ -37,9 +37,9 @@ def test_plan_from_labels_checks_ranges():
         plan_from_labels(np.array([[5777.0, 6.0, 2.0, 0.0, 1.0, 11500.0]]))
 
 
-def _synth_command(out, n_stars=3):
+def _synth_command(out, n_stars=3, workers=2):
     return [sys.executable, "-m", "specgen.cli", "synth", "--n-stars", str(n_stars), "--variants", "2",
-            "--seed", "11", "--workers", "2", "--out", str(out)]
+            "--seed", "11", "--workers", str(workers), "--out", str(out)]
 
 
 def _committed_stars(path):
@@ -55,7 +55,9 @@ def _committed_stars(path):
 def test_killed_synthesis_resumes_without_loss_or_duplicates(tmp_path):
     """Kill `specgen synth` after its first star, rerun it: every star exactly once."""
     out = tmp_path / "grid.h5"
-    proc = subprocess.Popen(_synth_command(out, n_stars=4), start_new_session=True,
+    # one worker, so that stars commit one at a time (rows are written in plan order: with two, a
+    # slow first star can hold back the others until all four commit together)
+    proc = subprocess.Popen(_synth_command(out, n_stars=4, workers=1), start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
     while _committed_stars(out) < 1 and time.time() < deadline and proc.poll() is None:
