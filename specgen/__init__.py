@@ -8,10 +8,16 @@ studies (:mod:`specgen.studies`); :mod:`specgen.runtime` and :mod:`specgen.const
 ``Emulator``, ``train_emulator`` and ``fit_labels`` load Keras, so they are imported on first use.
 """
 
-from specgen.constants import RVS_WAVELENGTH, VERSION
-from specgen.grid import Grid, GridError, read_grid, write_grid
-from specgen.labels import LABEL_NAMES, TABLE1_RANGES, LabelError
-from specgen.runtime.profiles import PROFILES, get_profile
+import os
+
+# TensorFlow's C++ start-up notices (oneDNN, CUDA probing) are not for our users; set before any
+# stage imports Keras, whichever it is.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from specgen.constants import RVS_WAVELENGTH, VERSION  # noqa: E402
+from specgen.grid import Grid, GridError, read_grid, write_grid  # noqa: E402
+from specgen.labels import LABEL_NAMES, TABLE1_RANGES, LabelError  # noqa: E402
+from specgen.runtime.profiles import PROFILES, get_profile  # noqa: E402
 
 __version__ = VERSION
 

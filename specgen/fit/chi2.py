@@ -36,19 +36,16 @@ import os
 from dataclasses import dataclass, replace
 from typing import Callable, Mapping
 
+import keras
 import numpy as np
 import pandas as pd
+import tensorflow as tf
 from scipy.special import expit
 
 from specgen.grid import Grid, as_grid
 from specgen.labels import LABEL_UNITS, LabelError
 from specgen.model.emulator import Emulator, as_emulator
 from specgen.model.evaluate import check_wavelengths
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 #: Adam's learning rate on ``u`` at the first step; it decays along a cosine to 1% of this.
 LEARNING_RATE = 0.1

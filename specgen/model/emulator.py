@@ -27,26 +27,20 @@ import shutil
 from pathlib import Path
 from typing import Any, Mapping
 
+import keras
 import numpy as np
 
 from specgen.grid import Grid
 from specgen.labels import LabelError, LabelRange, check_labels, label_array
-from specgen.model.networks import build_generator
-from specgen.model.scaling import Scaler
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import keras  # noqa: E402
-
-from specgen.runtime.backend import (  # noqa: E402
-    predictor,
-    use_exact_float32,
+from specgen.model.networks import (
+    build_generator,
+    predict_in_batches,
+    without_optimizer,
 )
+from specgen.model.scaling import Scaler
+from specgen.runtime.backend import predictor, use_exact_float32
 
 use_exact_float32()  # the same spectra on CPUs and GPUs (tests/test_parity.py)
-import os
-
-from specgen.model.networks import predict_in_batches, without_optimizer
 
 FORMAT_VERSION = 1
 

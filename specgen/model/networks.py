@@ -13,15 +13,11 @@ shape. :func:`summary_table` turns a built model back into the rows of those tab
 
 from __future__ import annotations
 
-import os
 from typing import Any, Callable, NamedTuple, Sequence
 
 import keras
 import numpy as np
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from keras import layers  # noqa: E402
+from keras import layers
 
 #: Tab. 2, encoder half (the decoder mirrors it).
 ENCODER_HIDDEN = (1024, 512, 256, 64, 32)

@@ -39,9 +39,9 @@ from pysme.sme import SME_Structure  # noqa: E402
 from pysme.sme_synth import SME_DLL  # noqa: E402
 from pysme.synthesize import Synthesizer  # noqa: E402
 
-from specgen.constants import C_KMS
-from specgen.synth.atmospheres import ModelAtmosphere
-from specgen.synth.linelist import SHIPPED_LINELIST, load_linelist, to_pysme
+from specgen.constants import C_KMS  # noqa: E402
+from specgen.synth.atmospheres import ModelAtmosphere  # noqa: E402
+from specgen.synth.linelist import SHIPPED_LINELIST, load_linelist, to_pysme  # noqa: E402
 
 ABUNDANCE_PATTERN = "asplund2009"  # the solar mix of the atmospheres
 
