@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -170,6 +171,14 @@ def test_encode_and_reconstruct(emulator, train_grid):
     assert emulator.reconstruct(train_grid.flux[:3]).shape == (3, train_grid.flux.shape[1])
     with pytest.raises(ValueError, match="flux must have shape"):
         emulator.encode(train_grid.flux[:, :10])
+
+
+def test_map_labels_scales_labels_matched_by_name(emulator, train_grid):
+    table = pd.DataFrame(train_grid.labels[:5], columns=train_grid.label_names)
+    latent = emulator.map_labels(table[list(table.columns)[::-1]])  # columns in another order
+    expected = keras.ops.convert_to_numpy(emulator.mapper(emulator.label_scaler.transform(train_grid.labels[:5])))
+    np.testing.assert_allclose(latent, expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(latent, keras.ops.convert_to_numpy(emulator.mapper(train_grid.labels[:5])))  # scaled
 
 
 # ---- files ------------------------------------------------------------------------------------

@@ -94,7 +94,7 @@ class Emulator:
         self._flux_offset = flux_scaler.offset.astype(np.float32)
         self._generator = build_generator(mapper, decoder)
         # compiled once: one spectrum costs under a millisecond instead of ~11 ms for an eager call
-        models = {"generator": self._generator, "encoder": encoder, "decoder": decoder}
+        models = {"generator": self._generator, "encoder": encoder, "decoder": decoder, "mapper": mapper}
         self._predict = {name: predictor(model) for name, model in models.items()}
 
     @property
@@ -159,6 +159,13 @@ class Emulator:
         x = self.flux_scaler.transform(self._check_flux(flux))
         latent = self.decoder.inputs[0].shape[1]
         return predict_in_batches(self._predict["encoder"], x, latent, batch_size)
+
+    def map_labels(self, labels: Any, *, batch_size: int = 4096) -> np.ndarray:
+        """Latent coordinates ``(n, latent)`` the mapper gives labels (an array in :attr:`label_names`
+        order or a table by name, as for :meth:`generate`): what Sec. 2.3 trains to match :meth:`encode`."""
+        table = check_labels(label_array(labels, self.label_names)[0], self.label_names, ranges=None)
+        latent = self.decoder.inputs[0].shape[1]
+        return predict_in_batches(self._predict["mapper"], self.label_scaler.transform(table), latent, batch_size)
 
     def reconstruct(self, flux: np.ndarray, *, batch_size: int = 4096) -> np.ndarray:
         """Spectra passed through the autoencoder (encode, then decode): Sec. 2.2's test."""
