@@ -171,3 +171,20 @@ def test_negative_flux_is_refused_for_training_only():
         grid.checked_for("training")
     grid.flux[:, 100] = 0.0  # a saturated line core is fine
     assert grid.checked_for("training") is grid
+
+
+def test_rows_with_the_same_intrinsic_labels_are_one_star_without_star_ids(tmp_path):
+    """Another code's grid with broadened variants but no /star_id: its variants stay one star in
+    files, star counts, first_stars and splits."""
+    intrinsic = sample_uniform(3, 4, ("teff", "logg", "m_h", "xi_t"))
+    star = np.array([2, 0, 1, 0, 2, 1])  # interleaved variants of three stars
+    broadening = sample_uniform(6, 5, ("vsini", "resolution"))
+    labels = np.column_stack([intrinsic[star, :2], broadening[:, 0], intrinsic[star, 2:], broadening[:, 1]])
+    flux = np.ones((6, RVS_WAVELENGTH.size), np.float32)
+    grid = Grid(RVS_WAVELENGTH, flux, labels, LABEL_NAMES)
+    ids = grid.star_ids()
+    assert ids.tolist() == [0, 1, 2, 1, 0, 2]  # numbered by first appearance
+    assert read_grid(write_grid(tmp_path / "g.h5", grid)).star_id.tolist() == ids.tolist()
+    assert len(grid.first_stars(2)) == 4
+    labels_only = Grid(RVS_WAVELENGTH, flux, labels[:, :2], ("teff", "logg"))  # no intrinsic set: a star per row
+    assert labels_only.star_ids().tolist() == list(range(6))

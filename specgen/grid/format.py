@@ -5,7 +5,8 @@ Format (any radiative-transfer code can produce it; see the book's chapter 01):
 ``/wavelength``  (n_pix,) float64, Å, with attribute ``medium`` ("air" or "vacuum")
 ``/flux``        (n_spec, n_pix) float32, continuum-normalised
 ``/labels``      (n_spec, n_labels) float64, columns named by the file attribute ``label_names``
-``/star_id``     (n_spec,) int64, optional: which intrinsic spectrum a row was broadened from
+``/star_id``     (n_spec,) int64, optional: which intrinsic spectrum a row was broadened from;
+                 without it, rows with identical intrinsic labels (Teff, log g, [M/H], ξt) are one star
 
 File attributes: ``label_names``, ``label_units`` and provenance (``code``, ``code_versions``,
 ``linelist``, ``atmospheres``, ``seed``, ``wavelength_medium``, ``created``, ...). A file being
@@ -25,7 +26,7 @@ from typing import Any, Mapping, Sequence
 import h5py
 import numpy as np
 
-from specgen.labels import LABEL_NAMES, LABEL_UNITS, check_labels
+from specgen.labels import INTRINSIC_LABELS, LABEL_NAMES, LABEL_UNITS, check_labels
 
 FORMAT_VERSION = 1
 
@@ -104,11 +105,26 @@ class Grid:
                 )
         return self
 
+    def star_ids(self) -> np.ndarray:
+        """Which star each row is, ``(n_spec,)`` int64: ``star_id`` where the grid has it; otherwise
+        rows with identical intrinsic labels (:data:`~specgen.labels.INTRINSIC_LABELS`) are one
+        star, numbered in order of first appearance, and in a grid without those labels every row
+        is its own star. Splits and star counts use these, so that the variants of one star never
+        sit on both sides of a split."""
+        if self.star_id is not None:
+            return self.star_id
+        if not set(INTRINSIC_LABELS) <= set(self.label_names):
+            return np.arange(len(self), dtype=np.int64)
+        intrinsic = self.labels[:, [self.label_names.index(name) for name in INTRINSIC_LABELS]]
+        _, first, inverse = np.unique(intrinsic, axis=0, return_index=True, return_inverse=True)
+        rank = np.argsort(np.argsort(first))  # unique rows numbered by their first appearance
+        return rank[inverse.ravel()].astype(np.int64)
+
     def first_stars(self, n: int) -> Grid:
-        """The rows of the first ``n`` stars in file order (every row is its own star without
-        ``star_id``). Labels are drawn at random, so these are a random sample, and the first 100
-        stars hold the first 50: nested training sets for a scaling study."""
-        ids = np.arange(len(self)) if self.star_id is None else self.star_id
+        """The rows of the first ``n`` stars (:meth:`star_ids`) in file order. Labels are drawn at
+        random, so these are a random sample, and the first 100 stars hold the first 50: nested
+        training sets for a scaling study."""
+        ids = self.star_ids()
         _, first_row = np.unique(ids, return_index=True)
         if not 0 < n <= first_row.size:
             raise GridError(f"asked for {n} stars; the grid holds {first_row.size}")
@@ -351,8 +367,7 @@ def write_grid(path: str | os.PathLike, grid: Grid, attrs: Mapping[str, Any] | N
     for key in ("complete", "n_committed", "n_stars_committed", "label_names"):
         merged.pop(key, None)
     with GridAppender(tmp, grid.wavelength, grid.label_names, merged) as out:
-        star_id = grid.star_id if grid.star_id is not None else np.arange(len(grid))
-        out.append(grid.flux, grid.labels, star_id)
+        out.append(grid.flux, grid.labels, grid.star_ids())
         out.finish()
     os.replace(tmp, path)
     return path

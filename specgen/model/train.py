@@ -48,7 +48,7 @@ def train_emulator(
     (:meth:`Grid.first_stars`): the autoencoder on its spectra, then the mapper from its labels
     to the encoder's latents, then, with ``fine_tune``, decoder∘mapper end to end.
 
-    Rows of one star (``grid.star_id``) stay together on one side of the validation split.
+    Rows of one star (:meth:`Grid.star_ids`) stay together on one side of the validation split.
     ``test_grid`` holds spectra never used in training nor for early stopping. The metrics of
     :func:`specgen.model.evaluate.evaluate` on ``grid`` and ``test_grid`` are stored in
     ``provenance["metrics"]["train"]`` and ``["test"]`` (with the generator's before
@@ -65,12 +65,13 @@ def train_emulator(
     label_scaler = Scaler.fit(grid.labels, config.label_scaling)
     flux_scaler = Scaler.fit(grid.flux, config.flux_scaling)
     x_flux, x_labels = flux_scaler.transform(grid.flux), label_scaler.transform(grid.labels)
+    stars = grid.star_ids()  # the variants of one star stay on one side of every validation split
 
     say(progress, f"autoencoder on {len(grid)} spectra × {grid.flux.shape[1]} pixels")
-    ae, ae_history = train_autoencoder(x_flux, config, groups=grid.star_id, progress=progress)
+    ae, ae_history = train_autoencoder(x_flux, config, groups=stars, progress=progress)
     latent = predict_in_batches(predictor(ae.encoder), x_flux, config.latent, 4096)
     say(progress, f"mapper from {len(grid.label_names)} labels to {config.latent} latents")
-    mapper, mapper_history = train_mapper(x_labels, latent, config, groups=grid.star_id, progress=progress)
+    mapper, mapper_history = train_mapper(x_labels, latent, config, groups=stars, progress=progress)
     ranges = spanned_ranges(grid.label_names, grid.labels)
     emulator = Emulator(
         ae.encoder, ae.decoder, mapper, label_scaler, flux_scaler, grid.label_names, ranges, grid.wavelength,
@@ -84,7 +85,7 @@ def train_emulator(
     if fine_tune:
         say(progress, "fine-tuning decoder∘mapper on the flux")
         history["fine_tune"] = finetune.fine_tune(
-            ae.decoder, mapper, x_labels, x_flux, config, groups=grid.star_id, progress=progress
+            ae.decoder, mapper, x_labels, x_flux, config, groups=stars, progress=progress
         )
         for split, g in grids.items():
             before = {key: metrics[split][key] for key in GENERATOR_KEYS}
@@ -122,7 +123,7 @@ def _provenance(grid: Grid, grid_path: str | None, config: TrainingConfig, emula
         "training_grid": {
             "path": grid_path,
             "n_spectra": len(grid),
-            "n_stars": None if grid.star_id is None else int(np.unique(grid.star_id).size),
+            "n_stars": int(np.unique(grid.star_ids()).size),
             "attrs": {k: v for k, v in grid.attrs.items() if k not in _BOOKKEEPING},
         },
         "config": asdict(config),

@@ -61,7 +61,7 @@ def representative_rows(grid: Grid, teff_targets: Sequence[float]) -> list[int]:
     score = np.abs(grid.label("teff")[:, None] - np.asarray(teff_targets, dtype=float)) / 500.0
     if "vsini" in grid.label_names:
         score += grid.label("vsini")[:, None] / 50.0
-    star = grid.star_id if grid.star_id is not None else np.arange(len(grid))
+    star = grid.star_ids()
     rows: list[int] = []
     for k in range(len(teff_targets)):
         free = [int(i) for i in np.argsort(score[:, k]) if star[i] not in {star[r] for r in rows}]

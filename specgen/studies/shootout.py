@@ -154,7 +154,7 @@ class FineTuned(NetworkContestant):
     def _train(self, train, x_labels, x_flux, config, progress):
         base = self.base.emulator
         decoder, mapper = _copy(base.decoder), _copy(base.mapper)
-        history = fine_tune(decoder, mapper, x_labels, x_flux, config, groups=train.star_id, progress=progress)
+        history = fine_tune(decoder, mapper, x_labels, x_flux, config, groups=train.star_ids(), progress=progress)
         self.emulator = Emulator(
             base.encoder, decoder, mapper, base.label_scaler, base.flux_scaler, base.label_names, base.label_ranges,
             base.wavelength, base.mean_flux, {**base.provenance, "fine_tuned": True},
@@ -172,7 +172,7 @@ class PCAMapper(NetworkContestant):
     def _train(self, train, x_labels, x_flux, config, progress):
         self.pca = PCA(config.latent, random_state=config.seed).fit(x_flux)
         coefficients = self.pca.transform(x_flux).astype(np.float32)
-        mapper, history = train_mapper(x_labels, coefficients, config, groups=train.star_id, progress=progress)
+        mapper, history = train_mapper(x_labels, coefficients, config, groups=train.star_ids(), progress=progress)
         inverse = layers.Dense(x_flux.shape[1], name="pca_inverse")
         decoder = keras.Sequential([keras.Input((config.latent,), name="latent"), inverse], name="pca_decoder")
         inverse.set_weights([self.pca.components_, self.pca.mean_])
@@ -195,7 +195,7 @@ class Payne(NetworkContestant):
         outputs = layers.Dense(x_flux.shape[1], name="spectrum")(dense_stack(inputs, self.hidden, "leaky_relu"))
         model = keras.Model(inputs, outputs, name="payne")
         history = fit_with_early_stopping(
-            model, x_labels, x_flux, config, config.ae_optimizer, groups=train.star_id, progress=progress
+            model, x_labels, x_flux, config, config.ae_optimizer, groups=train.star_ids(), progress=progress
         )
         return model, len(history["loss"])
 
@@ -231,7 +231,7 @@ class ConditionalVAE(NetworkContestant):
         cvae = keras.Model(both, self.decoder([z, labels]), name="cvae")
         x = np.concatenate([x_flux, x_labels], axis=1)
         history = fit_with_early_stopping(
-            cvae, x, x_flux, config, config.ae_optimizer, groups=train.star_id, progress=progress
+            cvae, x, x_flux, config, config.ae_optimizer, groups=train.star_ids(), progress=progress
         )
         labels_in = keras.Input((n_labels,), name="labels")
         generator = keras.Model(labels_in, self.decoder([_Zeros(latent)(labels_in), labels_in]), name="cvae_generator")

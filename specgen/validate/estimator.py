@@ -109,10 +109,10 @@ class LabelEstimator:
             name = "estimator_" + "_".join(names) if config.per_label else "estimator"
             network = build_estimator(config.n_components, len(names), config.hidden, name=name)
             estimator.history["+".join(names)] = fit_with_early_stopping(
-                network, x, y[:, columns], config, config.optimizer, groups=grid.star_id, progress=progress
+                network, x, y[:, columns], config, config.optimizer, groups=grid.star_ids(), progress=progress
             )
             estimator.networks[names] = network
-        estimator.split = split_rows(len(grid), config.validation_split, config.seed, grid.star_id)
+        estimator.split = split_rows(len(grid), config.validation_split, config.seed, grid.star_ids())
         estimator.training_seconds = time.perf_counter() - started
         return estimator
 
