@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 
 import keras
 import numpy as np
@@ -23,6 +24,10 @@ def split_rows(
     return np.flatnonzero(~is_val), np.flatnonzero(is_val)
 
 
+class EpochCapWarning(UserWarning):
+    """A network stopped by its epoch cap while its validation loss was still improving."""
+
+
 def fit_with_early_stopping(
     model: keras.Model,
     x: np.ndarray,
@@ -36,10 +41,12 @@ def fit_with_early_stopping(
 ) -> History:
     """Compile with MSE, train with early stopping (and LR decay), return the history per epoch.
 
-    ``learning_rate`` defaults to the schedule's own."""
+    ``learning_rate`` defaults to the schedule's own. When ``config.max_epochs`` ends the training
+    before early stopping does, an :class:`EpochCapWarning` says so: the network was still improving."""
     train, val = split_rows(len(x), config.validation_split, config.seed, groups)
     monitor = "val_loss" if val.size else "loss"
-    callbacks = [keras.callbacks.EarlyStopping(monitor, patience=config.patience, restore_best_weights=True)]
+    stopping = keras.callbacks.EarlyStopping(monitor, patience=config.patience, restore_best_weights=True)
+    callbacks = [stopping]
     if config.lr_decay_factor is not None:
         callbacks.append(
             keras.callbacks.ReduceLROnPlateau(
@@ -60,7 +67,16 @@ def fit_with_early_stopping(
         callbacks=[*callbacks, clock],
         verbose=0,
     )
-    return {key: [float(v) for v in values] for key, values in fit.history.items()} | {"seconds": clock.seconds}
+    history = {key: [float(v) for v in values] for key, values in fit.history.items()}
+    if stopping.stopped_epoch == 0 and len(history[monitor]) == config.max_epochs:
+        best = int(np.argmin(history[monitor])) + 1
+        warnings.warn(
+            f"{model.name}: the epoch cap of {config.max_epochs} ended training before early stopping "
+            f"(best {monitor} at epoch {best}, patience {config.patience}); raise max_epochs",
+            EpochCapWarning,
+            stacklevel=2,
+        )
+    return history | {"seconds": clock.seconds}
 
 
 def mean_squared_error(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
