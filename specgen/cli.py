@@ -54,7 +54,7 @@ def _synth(args: argparse.Namespace) -> None:
     else:
         if args.n_stars is None:
             raise SystemExit("specgen synth: give --n-stars (random labels), --labels FILE or --profile NAME")
-        plan = random_plan(args.n_stars, args.variants, args.seed)
+        plan = random_plan(args.n_stars, args.variants, args.seed, sampling=args.sampling)
     report = synthesize_grid(args.out, plan, workers=args.workers, scheduler=args.scheduler)
     if report.reused:
         print(f"{args.out} is already complete for these parameters: reused")
@@ -275,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--profile", choices=sorted(PROFILES), help="the train and test grids of a profile")
     synth.add_argument("--variants", type=int, default=10, help="(v sin i, R) copies per star (default 10)")
     synth.add_argument("--seed", type=int, default=2024, help="random seed of the labels (default 2024)")
+    synth.add_argument("--sampling", choices=("uniform", "sobol"), default="uniform",
+                       help="with --n-stars: intrinsic labels drawn independently uniform (default) or by a "
+                       "scrambled Sobol sequence that fills Tab. 1 more evenly")
     synth.add_argument("--out", type=Path, help="output HDF5 grid")
     synth.add_argument("--root", type=Path, default=Path("."), help="with --profile: where data/<profile>/ goes")
     synth.add_argument("--workers", type=int, default=2, help="local worker processes (default 2)")

@@ -30,6 +30,14 @@ def test_random_plan_is_seeded_and_inside_table1():
     assert len(set(star[:, 2])) == 3
 
 
+def test_a_sobol_plan_draws_other_stars_with_uniform_variants():
+    sobol, uniform = random_plan(16, 3, seed=5, sampling="sobol"), random_plan(16, 3, seed=5)
+    assert sobol.fingerprint() != uniform.fingerprint() and sobol.sampling == "sobol"
+    assert sobol.variants.shape == (16, 3, 2) and np.all(sobol.variants[..., 0] <= 300)
+    with pytest.raises(ValueError, match="unknown sampling 'lhs'"):
+        random_plan(16, 3, seed=5, sampling="lhs")
+
+
 def test_plan_from_labels_checks_ranges():
     good = [[5777.0, 4.44, 2.0, 0.0, 1.0, 11500.0]]
     assert plan_from_labels(np.array(good)).labels(0).tolist() == good

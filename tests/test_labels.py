@@ -9,7 +9,9 @@ from specgen.labels import (
     LabelError,
     LabelRange,
     check_labels,
+    INTRINSIC_LABELS,
     label_array,
+    sample_sobol,
     sample_uniform,
     spanned_ranges,
 )
@@ -51,3 +53,17 @@ def test_label_array_orders_named_columns_and_tells_one_star():
     table, one = label_array(None, names, {"logg": 4.4, "teff": 5777.0})
     assert table.tolist() == [[5777.0, 4.4]] and one
     assert label_array(np.array([5777.0, 4.4]), names)[1]  # a 1-D array is one star
+
+
+def test_sobol_stars_are_seeded_inside_table1_and_fill_it_better_than_independent_draws():
+    from scipy.stats import qmc
+
+    low = np.array([TABLE1_RANGES[n].low for n in INTRINSIC_LABELS])
+    high = np.array([TABLE1_RANGES[n].high for n in INTRINSIC_LABELS])
+    a = sample_sobol(48, 1, INTRINSIC_LABELS)
+    assert a.shape == (48, 4) and np.all((a >= low) & (a <= high))
+    assert np.array_equal(a, sample_sobol(48, 1, INTRINSIC_LABELS)) and not np.array_equal(a, sample_sobol(48, 2, INTRINSIC_LABELS))
+    for seed in range(5):  # measured: 0.10-0.19 of the uniform draws' discrepancy at 48 stars
+        sobol = qmc.discrepancy((sample_sobol(48, seed, INTRINSIC_LABELS) - low) / (high - low))
+        uniform = qmc.discrepancy((sample_uniform(48, seed, INTRINSIC_LABELS) - low) / (high - low))
+        assert sobol < 0.5 * uniform, (seed, sobol, uniform)

@@ -21,6 +21,7 @@ class Profile:
     test_stars: int
     variants: int
     seed: int = 2024
+    sampling: str = "uniform"  # how training stars are drawn: "uniform" or "sobol" (labels.SAMPLERS)
     workers: int = 2
     recipe: str = "small_grid"  # TrainingConfig.for_profile and EstimatorConfig.for_profile: "paper" or "small_grid"
     max_epochs: int = 400

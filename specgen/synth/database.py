@@ -23,6 +23,7 @@ from specgen.grid import GridAppender, GridError, read_attrs, read_star_log
 from specgen.labels import (
     INTRINSIC_LABELS,
     LABEL_NAMES,
+    SAMPLERS,
     TABLE1_RANGES,
     LabelRange,
     check_labels,
@@ -45,6 +46,7 @@ class SynthesisPlan:
     intrinsic: np.ndarray
     variants: np.ndarray
     seed: int | None = None
+    sampling: str = "uniform"  # how the intrinsic labels were drawn (labels.SAMPLERS), or "given"
 
     def __len__(self) -> int:
         return self.intrinsic.shape[0]
@@ -70,23 +72,34 @@ class SynthesisPlan:
 
 
 def random_plan(
-    n_stars: int, variants: int, seed: int, ranges: Mapping[str, LabelRange] = TABLE1_RANGES
+    n_stars: int,
+    variants: int,
+    seed: int,
+    ranges: Mapping[str, LabelRange] = TABLE1_RANGES,
+    sampling: str = "uniform",
 ) -> SynthesisPlan:
-    """Labels drawn uniformly in ``ranges`` (Tab. 1 by default), reproducibly from ``seed``."""
+    """Labels in ``ranges`` (Tab. 1 by default), reproducibly from ``seed``: the intrinsic labels of
+    each star drawn by ``sampling`` ("uniform", independent draws; "sobol", a scrambled Sobol
+    sequence that fills the box), its (v sin i, R) variants uniformly."""
     if n_stars < 1 or variants < 1:
         raise ValueError(f"need n_stars >= 1 and variants >= 1, got {n_stars}, {variants}")
+    if sampling not in SAMPLERS:
+        raise ValueError(f"unknown sampling {sampling!r}; choose one of {sorted(SAMPLERS)}")
     rng = np.random.default_rng(seed)
     low = np.array([ranges[n].low for n in LABEL_NAMES])
     high = np.array([ranges[n].high for n in LABEL_NAMES])
-    intrinsic = rng.uniform(low[_INTRINSIC_COLS], high[_INTRINSIC_COLS], size=(n_stars, len(_INTRINSIC_COLS)))
+    if sampling == "uniform":  # one stream for both, as every grid made before Sobol was
+        intrinsic = rng.uniform(low[_INTRINSIC_COLS], high[_INTRINSIC_COLS], size=(n_stars, len(_INTRINSIC_COLS)))
+    else:
+        intrinsic = SAMPLERS[sampling](n_stars, seed, INTRINSIC_LABELS, ranges)
     var = rng.uniform(low[_VARIANT_COLS], high[_VARIANT_COLS], size=(n_stars, variants, 2))
-    return SynthesisPlan(intrinsic, var, seed)
+    return SynthesisPlan(intrinsic, var, seed, sampling)
 
 
 def plan_from_labels(labels: np.ndarray) -> SynthesisPlan:
     """One star per row of full labels (n, 6) in ``LABEL_NAMES`` order, each with one variant."""
     labels = check_labels(labels, LABEL_NAMES, TABLE1_RANGES)
-    return SynthesisPlan(labels[:, _INTRINSIC_COLS], labels[:, None, _VARIANT_COLS])
+    return SynthesisPlan(labels[:, _INTRINSIC_COLS], labels[:, None, _VARIANT_COLS], sampling="given")
 
 
 @dataclass(frozen=True)
@@ -139,6 +152,7 @@ def provenance_attrs(plan: SynthesisPlan) -> dict:
         "broadening": "limb-darkened rotation (epsilon = 0.6) then Gaussian instrumental profile FWHM = lambda/R",
         "wavelength_medium": "air",
         "seed": -1 if plan.seed is None else plan.seed,
+        "label_sampling": plan.sampling,
         "n_stars_planned": len(plan),
         "variants": plan.variants.shape[1],
         "plan_fingerprint": plan.fingerprint(),
@@ -233,17 +247,18 @@ def synthesize_grid(
 def synthesize_profile(profile: Profile, root: str | Path = ".", scheduler: str | None = None) -> dict[str, Path]:
     """The train and test grids of a profile, in ``data/<profile>/``; reused when complete.
 
-    Train and test labels come from different seeds, so no test star is seen in training.
+    Train and test labels come from different seeds, so no test star is seen in training. Training
+    stars are drawn by the profile's ``sampling``; test stars independently uniform in Tab. 1, as
+    in the paper.
     """
     out = {}
-    for split, n_stars, seed in (
-        ("train", profile.train_stars, profile.seed),
-        ("test", profile.test_stars, profile.seed + 1),
+    for split, n_stars, seed, sampling in (
+        ("train", profile.train_stars, profile.seed, profile.sampling),
+        ("test", profile.test_stars, profile.seed + 1, "uniform"),
     ):
         out[split] = profile.data_dir(root) / f"{split}.h5"
-        synthesize_grid(
-            out[split], random_plan(n_stars, profile.variants, seed), workers=profile.workers, scheduler=scheduler
-        )
+        plan = random_plan(n_stars, profile.variants, seed, sampling=sampling)
+        synthesize_grid(out[split], plan, workers=profile.workers, scheduler=scheduler)
     return out
 
 
