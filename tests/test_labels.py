@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 from specgen.labels import (
+    INTRINSIC_LABELS,
     LABEL_NAMES,
     TABLE1_RANGES,
     LabelError,
     LabelRange,
     check_labels,
-    INTRINSIC_LABELS,
     label_array,
     sample_sobol,
     sample_uniform,
