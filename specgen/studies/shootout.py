@@ -50,7 +50,9 @@ from specgen.runtime.timing import generation_seconds
 
 #: Columns of :attr:`ShootoutResult.table`: flux errors (continuum units), cost, size.
 #: The shoot-out table: the flux errors of :func:`specgen.model.metrics.generation_metrics` (same names), then costs.
-COLUMNS = ("mae", "median_abs", "p99_abs", "max_abs", "training_seconds", "spectra_per_second", "n_parameters", "epochs")
+COLUMNS = (
+    "mae", "median_abs", "p99_abs", "max_abs", "training_seconds", "spectra_per_second", "n_parameters", "epochs"
+)
 
 
 class Contestant(ABC):
