@@ -64,6 +64,16 @@ def test_one_network_per_label_split_by_star(estimator, train):
     assert not set(train.star_id[fit_rows]) & set(train.star_id[val_rows])  # a star is on one side only
 
 
+def test_the_validation_rows_are_held_out_from_the_pca_and_the_scalings(estimator, train):
+    """The "val" column of Tab. 5 is only held out if nothing was fitted on those rows."""
+    fit_rows, val_rows = estimator.split
+    np.testing.assert_allclose(estimator.pca.mean_, train.flux[fit_rows].mean(axis=0), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(estimator.pca.mean_, train.flux.mean(axis=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(estimator.label_scaler.offset, train.labels[fit_rows].mean(axis=0))
+    coefficients = estimator.pca.transform(train.flux[fit_rows])
+    np.testing.assert_allclose(estimator.coefficient_scaler.offset, coefficients.mean(axis=0), rtol=1e-4, atol=1e-6)
+
+
 def test_the_estimator_learns_its_training_spectra(train):
     """Without a validation split to stop on (12 stars cannot generalise), one network for all
     labels fits its training spectra: every label better than by guessing the mean, and the

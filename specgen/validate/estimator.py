@@ -72,7 +72,8 @@ class LabelEstimator:
 
     ``networks`` maps a tuple of label names to the network that predicts them (one name each
     with ``per_label``); ``history`` holds each network's loss per epoch under the same keys
-    joined by "+"; ``split`` is (training rows, validation rows) of the fitting grid.
+    joined by "+"; ``split`` is (fitting rows, validation rows) of the fitting grid: the PCA and the
+    scalings saw only the first, and the second stopped the training.
     """
 
     def __init__(
@@ -93,13 +94,19 @@ class LabelEstimator:
 
     @classmethod
     def fit(cls, grid: Grid, config: EstimatorConfig = EstimatorConfig(), *, progress: bool = False) -> LabelEstimator:
-        """PCA on the spectra of ``grid``, then the network(s) from its coefficients to its labels."""
+        """PCA on the spectra of ``grid``, then the network(s) from its coefficients to its labels.
+
+        The rows are split by star (:attr:`split`) first: the PCA and both scalings are fitted on the
+        fitting rows only, and the validation rows serve early stopping alone, so that they are
+        held out from every fitted transformation."""
         started = time.perf_counter()
         grid.checked_for("training")
-        pca = PCA(config.n_components, random_state=config.seed).fit(grid.flux)
+        stars = grid.star_ids()
+        fit_rows, val_rows = split_rows(len(grid), config.validation_split, config.seed, stars)
+        pca = PCA(config.n_components, random_state=config.seed).fit(grid.flux[fit_rows])
         coefficients = pca.transform(grid.flux)
-        coefficient_scaler = Scaler.fit(coefficients, "standardise")
-        label_scaler = Scaler.fit(grid.labels, "standardise")
+        coefficient_scaler = Scaler.fit(coefficients[fit_rows], "standardise")
+        label_scaler = Scaler.fit(grid.labels[fit_rows], "standardise")
         x, y = coefficient_scaler.transform(coefficients), label_scaler.transform(grid.labels)
         groups = [(name,) for name in grid.label_names] if config.per_label else [tuple(grid.label_names)]
         estimator = cls(pca, coefficient_scaler, label_scaler, {}, grid.label_names, config)
@@ -109,10 +116,10 @@ class LabelEstimator:
             name = "estimator_" + "_".join(names) if config.per_label else "estimator"
             network = build_estimator(config.n_components, len(names), config.hidden, name=name)
             estimator.history["+".join(names)] = fit_with_early_stopping(
-                network, x, y[:, columns], config, config.optimizer, groups=grid.star_ids(), progress=progress
-            )
+                network, x, y[:, columns], config, config.optimizer, groups=stars, progress=progress
+            )  # the same seeded split by star as above
             estimator.networks[names] = network
-        estimator.split = split_rows(len(grid), config.validation_split, config.seed, grid.star_ids())
+        estimator.split = (fit_rows, val_rows)
         estimator.training_seconds = time.perf_counter() - started
         return estimator
 
