@@ -122,6 +122,8 @@ def _validate(args: argparse.Namespace) -> None:
     result = validate(Emulator.load(args.model), read_grid(args.train), read_grid(args.test), config)
     print(f"label recovery by PCA({config.n_components}) + networks ({result.estimator.mode}); RMSE in label units")
     print(result.table().to_string(float_format=lambda v: f"{v:.4g}"))
+    print("68% intervals of a bootstrap over test stars:")
+    print(result.intervals().to_string(float_format=lambda v: f"{v:.4g}"))
     print(f"PCA reconstruction error (mean |ΔF|) {result.pca_reconstruction_error:.2e}")
     if args.json:
         args.json.write_text(json.dumps(result.to_json(), indent=1) + "\n")

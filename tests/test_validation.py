@@ -15,7 +15,7 @@ from specgen.grid import Grid, read_grid, write_grid
 from specgen.model.config import TrainingConfig
 from specgen.model.train import train_emulator
 from specgen.validate.estimator import EstimatorConfig, LabelEstimator
-from specgen.validate.tab5 import SETS, accuracy, validate
+from specgen.validate.tab5 import SETS, accuracy, bootstrap_rmse, validate
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 
@@ -49,6 +49,20 @@ def emulator(train):
 @pytest.fixture(scope="module")
 def estimator(train):
     return LabelEstimator.fit(train, SMALL)
+
+
+def test_bootstrap_resamples_stars_not_rows():
+    """Ten stars, each seen as ten identical variants: the interval is that of ten independent
+    stars (the same as with one row per star), not of a hundred rows."""
+    rng = np.random.default_rng(0)
+    per_star = {"test": rng.normal(size=(10, 2)), "generated": rng.normal(size=(10, 2))}
+    once = bootstrap_rmse(per_star, np.arange(10), n_boot=500, seed=3)
+    tenfold = bootstrap_rmse({k: np.repeat(v, 10, axis=0) for k, v in per_star.items()}, np.repeat(np.arange(10), 10),
+                             n_boot=500, seed=3)
+    for name in per_star:
+        np.testing.assert_allclose(tenfold[name], once[name], rtol=1e-12)
+    rows = bootstrap_rmse({k: np.repeat(v, 10, axis=0) for k, v in per_star.items()}, np.arange(100), n_boot=500, seed=3)
+    assert np.std(rows["test"], axis=0).max() < 0.6 * np.std(once["test"], axis=0).min()  # rows: far too narrow
 
 
 def test_accuracy_statistics():
@@ -117,6 +131,11 @@ def test_tab5_sets_sizes_and_ratio(emulator, estimator, train, test_grid):
     assert json.loads(json.dumps(report, allow_nan=False)) == report
     assert result.table().loc["teff", "test"] == pytest.approx(report["teff"]["test"])
     assert set(PAPER_TAB5) < set(train.label_names)
+    intervals = result.intervals()
+    assert (intervals["n_stars"] == 4).all()  # 16 test spectra of 4 stars
+    np.testing.assert_allclose(intervals["ratio"], result.table()["ratio"])
+    for key in ("test", "generated", "ratio"):
+        assert (intervals[f"{key}_low"] < intervals[f"{key}_high"]).all()
 
 
 def test_grids_with_other_labels_are_refused(emulator, train, test_grid):

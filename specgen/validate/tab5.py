@@ -47,6 +47,7 @@ class Validation:
     true: dict[str, np.ndarray]
     predicted: dict[str, np.ndarray]
     pca_reconstruction_error: float
+    test_stars: np.ndarray | None = None  # the star of each test row (Grid.star_ids); None: a star per row
 
     def error(self, which: str) -> np.ndarray:
         """Predicted − true, ``(n, n_labels)``, for one set."""
@@ -66,11 +67,29 @@ class Validation:
 
     def table(self, statistic: str = "rmse") -> pd.DataFrame:
         """Tab. 5: one row per label, a column per set (``statistic`` of each), then the ratio."""
-        import pandas as pd
-
         acc, ratios = self.accuracy(), self.ratios()
         rows = {name: {s: acc[name][s][statistic] for s in SETS} | {"ratio": ratios[name]} for name in self.label_names}
         return pd.DataFrame.from_dict(rows, orient="index").rename_axis("label")
+
+    def intervals(self, level: float = 0.68, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+        """RMSE on the test and generated spectra and their ratio, each with the central ``level``
+        interval of a bootstrap over test stars (:func:`bootstrap_rmse`): the variants of one star
+        are not independent. One row per label; columns ``test``, ``generated``, ``ratio``, each
+        with ``_low`` and ``_high``, and ``n_stars``, the number of independent stars."""
+        stars = np.arange(len(self.true["test"])) if self.test_stars is None else self.test_stars
+        errors = {s: self.error(s) for s in ("test", "generated")}
+        boot = bootstrap_rmse(errors, stars, n_boot=n_boot, seed=seed)
+        boot["ratio"] = boot["generated"] / boot["test"]
+        point = {s: np.sqrt(np.mean(errors[s] ** 2, axis=0)) for s in errors}
+        point["ratio"] = point["generated"] / point["test"]
+        tails = (1 - level) / 2 * 100, (1 + level) / 2 * 100
+        columns = {}
+        for key in ("test", "generated", "ratio"):
+            columns[key] = point[key]
+            columns[f"{key}_low"], columns[f"{key}_high"] = np.percentile(boot[key], tails, axis=0)
+        table = pd.DataFrame(columns, index=pd.Index(self.label_names, name="label"))
+        table["n_stars"] = np.unique(stars).size
+        return table
 
     def to_json(self) -> dict[str, Any]:
         """Per label ``{"train", "val", "test", "generated", "ratio"}`` (RMSE, label unit), the
@@ -86,7 +105,26 @@ class Validation:
         out["pca_explained_variance"] = float(self.estimator.pca.explained_variance_ratio_.sum())
         out["estimator"] = self.estimator.mode
         out["sizes"] = {s: int(len(self.true[s])) for s in SETS}
+        out["intervals_68"] = self.intervals().to_dict(orient="index")
         return _finite(out)
+
+
+def bootstrap_rmse(
+    errors: dict[str, np.ndarray], stars: np.ndarray, *, n_boot: int = 2000, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """RMSE per label of each set of ``errors`` (``(n_rows, n_labels)``, rows of the same stars in
+    every set) over ``n_boot`` resamplings of the stars with replacement (seeded), all the rows of a
+    drawn star counted together and the same draws for every set, so that ratios stay paired:
+    ``{set: (n_boot, n_labels)}``."""
+    ids, star_of_row = np.unique(stars, return_inverse=True)
+    draws = np.random.default_rng(seed).multinomial(ids.size, np.full(ids.size, 1 / ids.size), size=n_boot)
+    rows_per_star = np.bincount(star_of_row, minlength=ids.size)
+    out = {}
+    for name, error in errors.items():
+        squared = np.zeros((ids.size, error.shape[1]))
+        np.add.at(squared, star_of_row, np.asarray(error, dtype=np.float64) ** 2)
+        out[name] = np.sqrt((draws @ squared) / (draws @ rows_per_star)[:, None])
+    return out
 
 
 def validate(
@@ -116,6 +154,7 @@ def validate(
         true=true,
         predicted={s: estimator.predict(flux) for s, flux in spectra.items()},
         pca_reconstruction_error=estimator.reconstruction_error(train.flux),
+        test_stars=test.star_ids(),
     )
 
 
