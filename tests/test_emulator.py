@@ -18,6 +18,7 @@ from specgen.labels import (
 )
 from specgen.model.config import TrainingConfig
 from specgen.model.emulator import Emulator, EmulatorError
+from specgen.model.evaluate import evaluate
 from specgen.model.networks import build_autoencoder, build_mapper
 from specgen.model.scaling import Scaler
 from specgen.model.schedule import split_rows
@@ -205,6 +206,14 @@ def test_save_load_round_trip(emulator, train_grid, tmp_path):
     assert manifest["config"]["seed"] == 0 and manifest["training_grid"]["n_spectra"] == len(train_grid)
     assert manifest["metrics"]["test"]["before_fine_tune"]["gen_mae"] > 0
     emulator.save(path)  # replacing a saved emulator is allowed
+
+
+def test_stored_metrics_are_those_of_the_returned_generator(emulator):
+    """Fine-tuning changes the decoder in place: the stored autoencoder metrics must be measured after it."""
+    stored, fresh = emulator.provenance["metrics"]["test"], evaluate(emulator, toy_grid(6, seed=2))
+    for key in ("ae_mae", "gen_mae", "gen_p99_abs"):
+        assert stored[key] == pytest.approx(fresh[key], rel=1e-5), key
+    assert stored["before_fine_tune"]["ae_mae"] != pytest.approx(stored["ae_mae"], rel=1e-5)
 
 
 def test_broken_artifacts_are_named(emulator, tmp_path):

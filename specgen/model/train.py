@@ -51,10 +51,11 @@ def train_emulator(
     Rows of one star (:meth:`Grid.star_ids`) stay together on one side of the validation split.
     ``test_grid`` holds spectra never used in training nor for early stopping. The metrics of
     :func:`specgen.model.evaluate.evaluate` on ``grid`` and ``test_grid`` are stored in
-    ``provenance["metrics"]["train"]`` and ``["test"]`` (with the generator's before
-    fine-tuning in ``["before_fine_tune"]``).
+    ``provenance["metrics"]["train"]`` and ``["test"]``: those of the emulator returned, so that
+    ``specgen evaluate`` gives the same; with ``fine_tune``, those of the two-stage generator before
+    it in ``["before_fine_tune"]``.
     """
-    from specgen.model.evaluate import GENERATOR_KEYS, evaluate, generator_metrics
+    from specgen.model.evaluate import evaluate
 
     started = time.perf_counter()
     grid, grid_path = as_grid(grid, "training")
@@ -87,9 +88,8 @@ def train_emulator(
         history["fine_tune"] = finetune.fine_tune(
             ae.decoder, mapper, x_labels, x_flux, config, groups=stars, progress=progress
         )
-        for split, g in grids.items():
-            before = {key: metrics[split][key] for key in GENERATOR_KEYS}
-            metrics[split] |= generator_metrics(g.flux, emulator.generate_like(g)) | {"before_fine_tune": before}
+        # fine-tuning changed the decoder in place: measure everything again, as `specgen evaluate` would
+        metrics = {split: evaluate(emulator, g) | {"before_fine_tune": metrics[split]} for split, g in grids.items()}
 
     emulator.provenance = {
         **emulator.provenance,
