@@ -32,10 +32,10 @@ from specgen.synth.broaden import (
     FWHM_TO_SIGMA,
     gaussian_kernel,
     rotation_kernel,
+    subsample_offsets,
     velocity_step,
 )
 
-SUBSAMPLES = 16  # sub-pixels per pixel of the rotation kernel, as in specgen.synth.broaden
 _SQRT_FLOOR = 1e-12  # keeps d√x/dx finite at the kernel's edge, ±v sin i; changes values by < 1e-6
 
 
@@ -132,11 +132,6 @@ class Broadening(keras.layers.Layer):
             "resolution_min": self.resolution_min,
             "pre_resolution": self.pre_resolution,
         }
-
-
-def subsample_offsets(half: int) -> np.ndarray:
-    """Centres ``(2·half + 1, SUBSAMPLES)`` of the sub-pixels of pixels −half … half, in pixels."""
-    return np.arange(-half, half + 1)[:, None] + (np.arange(SUBSAMPLES) + 0.5) / SUBSAMPLES - 0.5
 
 
 def interpolation(wavelength: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -21,7 +21,7 @@ from scipy.special import erf
 from specgen.constants import C_KMS
 
 FWHM_TO_SIGMA = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
-_SUBSAMPLE = 16  # sub-pixels per pixel when integrating the rotation kernel
+SUBSAMPLES = 16  # sub-pixels per pixel when integrating the rotation kernel
 
 
 def velocity_step(wavelength: np.ndarray) -> float:
@@ -30,6 +30,11 @@ def velocity_step(wavelength: np.ndarray) -> float:
     if not np.allclose(dlnl, dlnl[0], rtol=1e-6, atol=0):
         raise ValueError("the intrinsic spectrum must be sampled uniformly in ln(wavelength)")
     return float(dlnl[0] * C_KMS)
+
+
+def subsample_offsets(half: int) -> np.ndarray:
+    """Centres ``(2·half + 1, SUBSAMPLES)`` of the sub-pixels of pixels −half … half, in pixels."""
+    return np.arange(-half, half + 1)[:, None] + (np.arange(SUBSAMPLES) + 0.5) / SUBSAMPLES - 0.5
 
 
 def rotation_kernel(vsini: float, dv: float, epsilon: float = 0.6) -> np.ndarray:
@@ -43,7 +48,7 @@ def rotation_kernel(vsini: float, dv: float, epsilon: float = 0.6) -> np.ndarray
     if half < 1:
         return np.ones(1)
     # Sub-sample each pixel and average: the kernel has sharp edges at ±vsini.
-    edges = (np.arange(-half, half + 1)[:, None] + (np.arange(_SUBSAMPLE) + 0.5) / _SUBSAMPLE - 0.5) * dv
+    edges = subsample_offsets(half) * dv
     x2 = np.clip(1.0 - (edges / vsini) ** 2, 0.0, None)
     profile = 2.0 * (1.0 - epsilon) * np.sqrt(x2) + 0.5 * np.pi * epsilon * x2
     kernel = profile.mean(axis=1)
