@@ -27,6 +27,7 @@ import numpy as np
 from specgen.fit.observed import SpectrumError, read_spectra
 from specgen.grid import GridError, grid_summary, import_ascii, read_label_table
 from specgen.labels import LABEL_NAMES, LabelError
+from specgen.model.config import FINE_TUNE
 from specgen.model.spectra_files import SUFFIXES, write_spectra
 from specgen.runtime.profiles import DEFAULT_PROFILE, PROFILES, get_profile
 
@@ -313,7 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, required=True, help="directory for the saved emulator")
     _add_profile(train, "training recipe and epoch cap")
     train.add_argument("--test", type=Path, help="test grid, only measured (not used for training nor stopping)")
-    train.add_argument("--fine-tune", action="store_true", help="then train decoder∘mapper end to end on the flux")
+    train.add_argument("--fine-tune", action=argparse.BooleanOptionalAction, default=FINE_TUNE,
+                       help="then train decoder∘mapper end to end on the flux (default: on, as fit_or_load)")
     train.add_argument("--seed", type=int, help="random seed (default: the profile's)")
     train.add_argument("--max-epochs", type=int, help="epoch cap of each stage (default: the profile's)")
     train.set_defaults(func=_train)

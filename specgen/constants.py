@@ -43,6 +43,12 @@ PAPER_TAB5: dict[str, tuple[float, float, float, float]] = {
 }
 TAB5_SETS = ("train", "val", "test", "generated")
 
+#: Gebran (2024), Tab. 2-4: the hidden layers of the encoder (the decoder mirrors it), of the
+#: mapper from labels to latents, and of the PCA + NN label estimator.
+ENCODER_HIDDEN = (1024, 512, 256, 64, 32)
+MAPPER_HIDDEN = (5000, 2000, 512, 32)
+ESTIMATOR_HIDDEN = (5000, 2000, 1000, 512, 64)
+
 #: Flux errors (continuum units) that peers report for their generators, under the names of
 #: :func:`specgen.model.metrics.generation_metrics`: each reports one statistic.
 PEER_GENERATORS = {

@@ -31,7 +31,7 @@ def ci_emulator():
     config = TrainingConfig.small_grid(
         encoder_hidden=(128, 32), mapper_hidden=(128, 64), batch_size=16, validation_split=0.0, max_epochs=100, seed=0
     )
-    return train_emulator(read_grid(get_profile("ci").data_dir(ROOT) / "train.h5"), config, progress=False)
+    return train_emulator(read_grid(get_profile("ci").data_dir(ROOT) / "train.h5"), config, fine_tune=False, progress=False)
 
 
 @pytest.fixture(scope="session")

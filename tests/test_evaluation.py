@@ -39,7 +39,7 @@ def test_grid():
 
 @pytest.fixture(scope="module")
 def emulator(train):
-    return train_emulator(train, TINY, progress=False)
+    return train_emulator(train, TINY, fine_tune=False, progress=False)
 
 
 def test_every_number_is_there_finite_and_consistent(emulator, train, test_grid):

@@ -189,3 +189,12 @@ def test_rows_with_the_same_intrinsic_labels_are_one_star_without_star_ids(tmp_p
     assert len(grid.first_stars(2)) == 4
     labels_only = Grid(RVS_WAVELENGTH, flux, labels[:, :2], ("teff", "logg"))  # no intrinsic set: a star per row
     assert labels_only.star_ids().tolist() == list(range(6))
+
+
+def test_noise_is_seeded_and_of_the_asked_size():
+    grid = make_grid(200)
+    noisy = grid.with_noise(50.0, seed=1)
+    assert np.array_equal(noisy.flux, grid.with_noise(50.0, seed=1).flux) and noisy.labels is grid.labels
+    assert np.std(noisy.flux - grid.flux) == pytest.approx(1 / 50, rel=0.01)
+    with pytest.raises(ValueError, match="S/N must be positive"):
+        grid.with_noise(0.0, seed=1)

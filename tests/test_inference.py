@@ -163,7 +163,7 @@ def test_a_saved_emulator_is_read_from_its_directory(emulator, observed, tmp_pat
 def test_a_latent_space_narrower_than_the_labels_is_flagged_degenerate(observed):
     """Six labels through four latent numbers: the χ² surface is flat along two directions."""
     config = TrainingConfig.small_grid(latent=4, encoder_hidden=(32, 16), mapper_hidden=(32, 16), max_epochs=3, seed=0)
-    narrow = train_emulator(read_grid(CI / "train.h5"), config, progress=False)
+    narrow = train_emulator(read_grid(CI / "train.h5"), config, fine_tune=False, progress=False)
     fit = fit_labels(observed, narrow, SIGMA, n_starts=2, max_steps=20)
     assert fit.degenerate.all() and np.isinf(fit.uncertainties).all()
 

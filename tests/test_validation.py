@@ -3,6 +3,7 @@
 import contextlib
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +44,7 @@ def emulator(train):
     config = TrainingConfig.small_grid(
         latent=8, encoder_hidden=(32, 16), mapper_hidden=(32, 16), batch_size=16, max_epochs=20, seed=0
     )
-    return train_emulator(train, config, progress=False)
+    return train_emulator(train, config, fine_tune=False, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -154,12 +155,15 @@ def test_cli_validate_writes_tab5(emulator, tmp_path):
     assert "ratio" in printed.getvalue() and "PCA reconstruction error" in printed.getvalue()
 
 
-def test_recovery_against_snr(emulator, estimator, test_grid):
+def test_recovery_against_snr(emulator, estimator, train, test_grid):
     few = test_grid.subset(slice(0, 4))
-    table = recovery_against_snr(emulator, estimator, few, (50, 300), n_starts=2)
+    at_50 = LabelEstimator.fit(train, replace(SMALL, training_snr=50.0))
+    assert not np.allclose(at_50.pca.mean_, estimator.pca.mean_)  # trained on noisy spectra
+    table = recovery_against_snr(emulator, estimator, few, (50, 300), noise_trained={50: at_50}, n_starts=2)
     assert list(table.columns) == list(few.label_names)
-    methods = ("PCA + networks", "fit through the generator", "fit: median quoted 1σ")
-    assert table.index.tolist() == [(snr, method) for snr in (50, 300) for method in methods]
+    methods = ["PCA + networks", "fit through the generator", "fit: median quoted 1σ"]
+    assert table.index.tolist() == [(50, methods[0]), (50, "PCA + networks trained at this S/N"), *(
+        (50, m) for m in methods[1:])] + [(300, method) for method in methods]
     assert np.isfinite(table.to_numpy()).all()
     quoted = table.xs("fit: median quoted 1σ", level="method")
     # less noise, tighter fits: σ scales as 1/(S/N) where both fits land alike (this tiny model has several minima)

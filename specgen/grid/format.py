@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -72,6 +72,13 @@ class Grid:
             return self.labels[:, self.label_names.index(name)]
         except ValueError:
             raise KeyError(f"no label {name!r} in this grid (labels: {list(self.label_names)})") from None
+
+    def with_noise(self, snr: float, seed: int) -> Grid:
+        """The grid with Gaussian noise of σ = 1/``snr`` (continuum units, seeded) added to every pixel."""
+        if not snr > 0:
+            raise ValueError(f"S/N must be positive, got {snr}")
+        noise = np.random.default_rng(seed).normal(0.0, 1.0 / snr, self.flux.shape).astype(np.float32)
+        return replace(self, flux=self.flux + noise)
 
     def subset(self, rows: np.ndarray | slice) -> Grid:
         """The grid restricted to ``rows`` (indices, mask or slice)."""

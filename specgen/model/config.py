@@ -5,14 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from specgen.model.networks import (
-    ENCODER_HIDDEN,
-    MAPPER_HIDDEN,
-)
+from specgen.constants import ENCODER_HIDDEN, MAPPER_HIDDEN
 
 if TYPE_CHECKING:
     from specgen.runtime.profiles import Profile
 
+
+
+#: Whether a training run fine-tunes decoder∘mapper end to end after the paper's two stages, unless
+#: told otherwise: the one default of train_emulator, fit_or_load and `specgen train`.
+FINE_TUNE = True
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,7 @@ import keras
 import numpy as np
 from keras import layers
 
-#: Tab. 2, encoder half (the decoder mirrors it).
-ENCODER_HIDDEN = (1024, 512, 256, 64, 32)
-#: Tab. 3.
-MAPPER_HIDDEN = (5000, 2000, 512, 32)
-#: Tab. 4.
-ESTIMATOR_HIDDEN = (5000, 2000, 1000, 512, 64)
+from specgen.constants import ENCODER_HIDDEN, ESTIMATOR_HIDDEN, MAPPER_HIDDEN
 
 
 class Autoencoder(NamedTuple):

@@ -19,7 +19,7 @@ from specgen.grid import Grid, as_grid, read_grid
 from specgen.labels import LABEL_UNITS, spanned_ranges
 from specgen.model import finetune
 from specgen.model.autoencoder import train_autoencoder
-from specgen.model.config import TrainingConfig
+from specgen.model.config import FINE_TUNE, TrainingConfig
 from specgen.model.emulator import MODELS, Emulator, EmulatorError, jsonable
 from specgen.model.mapper import train_mapper
 from specgen.model.networks import predict_in_batches
@@ -40,7 +40,7 @@ def train_emulator(
     config: TrainingConfig,
     *,
     test_grid: Grid | str | os.PathLike | None = None,
-    fine_tune: bool = False,
+    fine_tune: bool = FINE_TUNE,
     n_stars: int | None = None,
     progress: bool = True,
 ) -> Emulator:
@@ -147,7 +147,7 @@ def fit_or_load(
     config: TrainingConfig,
     *,
     test_grid: str | os.PathLike | None = None,
-    fine_tune: bool = True,
+    fine_tune: bool = FINE_TUNE,
     n_stars: int | None = None,
     progress: bool = True,
 ) -> Emulator:

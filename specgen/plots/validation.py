@@ -49,6 +49,7 @@ RECOVERY_STYLES = {
     "PCA + networks": {"color": "tab:blue", "marker": "o"},
     "fit through the generator": {"color": "tab:red", "marker": "s"},
     "fit: median quoted 1σ": {"color": "tab:red", "ls": "--"},
+    "PCA + networks trained at this S/N": {"color": "tab:green", "marker": "D", "ls": "none"},
 }
 
 

@@ -24,9 +24,10 @@ import keras
 import numpy as np
 from sklearn.decomposition import PCA
 
+from specgen.constants import ESTIMATOR_HIDDEN
 from specgen.grid import Grid
 from specgen.model.config import Schedule
-from specgen.model.networks import ESTIMATOR_HIDDEN, build_estimator
+from specgen.model.networks import build_estimator
 from specgen.model.scaling import Scaler
 from specgen.model.schedule import History, fit_with_early_stopping, split_rows
 from specgen.runtime.backend import predictor
@@ -38,6 +39,8 @@ class EstimatorConfig(Schedule):
     """Every choice of the estimator; the defaults are the paper's (Sec. 3.2, Tab. 4).
 
     ``per_label``: one network per label (True, the paper) or one with all labels as outputs.
+    ``training_snr``: train on the spectra with Gaussian noise of that S/N added (seeded), for
+    spectra observed at it; None (the paper): noise-free.
     The fitting schedule (rate, batches, split, patience, epochs, seed) is :class:`specgen.model.config.Schedule`.
     """
 
@@ -45,6 +48,7 @@ class EstimatorConfig(Schedule):
     hidden: tuple[int, ...] = ESTIMATOR_HIDDEN
     per_label: bool = True
     optimizer: str = "adamax"
+    training_snr: float | None = None
 
     @classmethod
     def for_profile(cls, profile: Profile, **changes) -> EstimatorConfig:
@@ -101,6 +105,8 @@ class LabelEstimator:
         held out from every fitted transformation."""
         started = time.perf_counter()
         grid.checked_for("training")
+        if config.training_snr is not None:
+            grid = grid.with_noise(config.training_snr, config.seed)
         stars = grid.star_ids()
         fit_rows, val_rows = split_rows(len(grid), config.validation_split, config.seed, stars)
         pca = PCA(config.n_components, random_state=config.seed).fit(grid.flux[fit_rows])

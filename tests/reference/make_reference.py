@@ -27,7 +27,7 @@ def main() -> None:
     config = TrainingConfig.small_grid(
         latent=10, encoder_hidden=(32, 16), mapper_hidden=(64, 32), batch_size=16, max_epochs=30, seed=0
     )
-    emulator = train_emulator(read_grid(CI / "train.h5"), config, progress=False)
+    emulator = train_emulator(read_grid(CI / "train.h5"), config, fine_tune=False, progress=False)
     emulator.save(HERE / "generator")
     labels = read_grid(CI / "test.h5").labels[:16]
     flux = Emulator.load(HERE / "generator").generate(labels, allow_extrapolation=True)
