@@ -80,3 +80,16 @@ def test_shapes_must_agree():
         reconstruction_metrics(np.ones((2, 3)), np.ones((2, 4)))
     with pytest.raises(ValueError, match="same shape"):
         generation_metrics(np.ones(3), np.ones(3))
+
+
+def test_bootstrap_over_stars_draws_whole_stars():
+    from specgen.model.metrics import bootstrap_over_stars
+
+    stars = np.repeat([7, 3, 5], [1, 2, 3])  # unequal stars, ids in any order
+    values = np.array([1.0, 2.0, 2.0, 4.0, 4.0, 4.0])  # constant within each star
+    draws = bootstrap_over_stars(values, stars, n_boot=400, seed=0)
+    # every draw is a row-weighted mean of whole stars: a star's rows never split
+    possible = {round(float((np.array([1, 2, 4]) * n * np.array([1, 2, 3])).sum() / (n * np.array([1, 2, 3])).sum()), 12)
+                for n in (np.array(c) for c in np.ndindex(4, 4, 4)) if sum(n) == 3}
+    assert {round(float(d), 12) for d in draws} <= possible
+    assert draws.shape == (400,) and np.array_equal(draws, bootstrap_over_stars(values, stars, n_boot=400, seed=0))

@@ -54,6 +54,7 @@ def test_table_is_complete_and_finite(result, grids):
     assert (table[["training_seconds", "spectra_per_second", "n_parameters"]] > 0).all().all()
     assert (table["median_abs"] <= table["p99_abs"]).all() and (table["p99_abs"] <= table["max_abs"]).all()
     assert (table["mae"] <= table["max_abs"]).all()
+    assert (table["mae_low"] < table["mae_high"]).all() and (table["n_test_stars"] == 4).all()  # 16 spectra, 4 stars
     assert list(result.residuals) == list(table.index)
     assert all(r.shape == grids[1].flux.shape for r in result.residuals.values())
 

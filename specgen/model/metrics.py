@@ -95,3 +95,19 @@ def _abs_error(true: np.ndarray, pred: np.ndarray) -> np.ndarray:
 
 def _mean_or_nan(values: np.ndarray) -> float:
     return float(values.mean()) if values.size else float("nan")
+
+
+def bootstrap_over_stars(values: np.ndarray, stars: np.ndarray, *, n_boot: int = 2000, seed: int = 0) -> np.ndarray:
+    """Means of ``values`` (``(n_rows,)`` or ``(n_rows, k)``) over ``n_boot`` resamplings of the
+    stars with replacement (seeded), all the rows of a drawn star counted together: the variants of
+    one star are not independent. The same ``seed`` and ``stars`` give the same draws, so that
+    statistics of several sets of values stay paired. Returns ``(n_boot,)`` or ``(n_boot, k)``."""
+    values = np.asarray(values, dtype=np.float64)
+    flat = values.reshape(len(values), -1)
+    ids, star_of_row = np.unique(stars, return_inverse=True)
+    star_of_row = star_of_row.ravel()
+    draws = np.random.default_rng(seed).multinomial(ids.size, np.full(ids.size, 1 / ids.size), size=n_boot)
+    sums = np.zeros((ids.size, flat.shape[1]))
+    np.add.at(sums, star_of_row, flat)
+    means = (draws @ sums) / (draws @ np.bincount(star_of_row, minlength=ids.size))[:, None]
+    return means.reshape(n_boot, *values.shape[1:])

@@ -36,7 +36,7 @@ from specgen.model.config import TrainingConfig
 from specgen.model.emulator import Emulator
 from specgen.model.finetune import fine_tune
 from specgen.model.mapper import train_mapper
-from specgen.model.metrics import generation_metrics
+from specgen.model.metrics import bootstrap_over_stars, generation_metrics
 from specgen.model.networks import build_generator, dense_stack, predict_in_batches
 from specgen.model.networks import (
     without_optimizer as _copy,  # a model's layers and weights, no optimizer
@@ -49,9 +49,12 @@ from specgen.runtime.console import say
 from specgen.runtime.timing import generation_seconds
 
 #: Columns of :attr:`ShootoutResult.table`: flux errors (continuum units), cost, size.
-#: The shoot-out table: the flux errors of :func:`specgen.model.metrics.generation_metrics` (same names), then costs.
+#: The shoot-out table: the flux errors of :func:`specgen.model.metrics.generation_metrics` (same names), the
+#: MAE's 68% interval from a bootstrap over test stars (``mae_low``, ``mae_high``), then costs and the number of
+#: independent test stars.
 COLUMNS = (
-    "mae", "median_abs", "p99_abs", "max_abs", "training_seconds", "spectra_per_second", "n_parameters", "epochs"
+    "mae", "mae_low", "mae_high", "median_abs", "p99_abs", "max_abs",
+    "training_seconds", "spectra_per_second", "n_parameters", "epochs", "n_test_stars",
 )
 
 
@@ -305,15 +308,21 @@ def run_shootout(
     for contestant in fitted:
         say(progress, f"training {contestant.name}")
         contestant.fit(train, config, progress=progress)
+    test_stars = test.star_ids()
     rows, residuals = {}, {}
     for contestant in fitted:
         generated = contestant.generate(test_labels)
         residuals[contestant.name] = generated - test.flux
         metrics = generation_metrics(test.flux, generated)
+        per_spectrum = np.abs(residuals[contestant.name]).mean(axis=1)  # the same star draws for every contestant
+        metrics["mae_low"], metrics["mae_high"] = np.percentile(
+            bootstrap_over_stars(per_spectrum, test_stars, seed=config.seed), (16, 84)
+        )
         seconds = generation_seconds(
             contestant, speed_batch, batch_size=speed_batch, repeats=speed_repeats, seed=config.seed
         )
         rows[contestant.name] = metrics | {
+            "n_test_stars": np.unique(test_stars).size,
             "training_seconds": contestant.training_seconds,
             "spectra_per_second": speed_batch / seconds,
             "n_parameters": contestant.n_parameters,

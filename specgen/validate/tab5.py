@@ -26,6 +26,7 @@ import pandas as pd
 from specgen.constants import TAB5_SETS
 from specgen.grid import Grid
 from specgen.model.emulator import Emulator
+from specgen.model.metrics import bootstrap_over_stars
 from specgen.validate.estimator import EstimatorConfig, LabelEstimator
 
 SETS = TAB5_SETS
@@ -113,18 +114,12 @@ def bootstrap_rmse(
     errors: dict[str, np.ndarray], stars: np.ndarray, *, n_boot: int = 2000, seed: int = 0
 ) -> dict[str, np.ndarray]:
     """RMSE per label of each set of ``errors`` (``(n_rows, n_labels)``, rows of the same stars in
-    every set) over ``n_boot`` resamplings of the stars with replacement (seeded), all the rows of a
-    drawn star counted together and the same draws for every set, so that ratios stay paired:
-    ``{set: (n_boot, n_labels)}``."""
-    ids, star_of_row = np.unique(stars, return_inverse=True)
-    draws = np.random.default_rng(seed).multinomial(ids.size, np.full(ids.size, 1 / ids.size), size=n_boot)
-    rows_per_star = np.bincount(star_of_row, minlength=ids.size)
-    out = {}
-    for name, error in errors.items():
-        squared = np.zeros((ids.size, error.shape[1]))
-        np.add.at(squared, star_of_row, np.asarray(error, dtype=np.float64) ** 2)
-        out[name] = np.sqrt((draws @ squared) / (draws @ rows_per_star)[:, None])
-    return out
+    every set) over the same ``n_boot`` resamplings of the stars (:func:`bootstrap_over_stars`), so
+    that ratios stay paired: ``{set: (n_boot, n_labels)}``."""
+    return {
+        name: np.sqrt(bootstrap_over_stars(np.asarray(error, dtype=np.float64) ** 2, stars, n_boot=n_boot, seed=seed))
+        for name, error in errors.items()
+    }
 
 
 def validate(
