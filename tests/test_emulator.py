@@ -216,6 +216,13 @@ def test_stored_metrics_are_those_of_the_returned_generator(emulator):
     assert stored["before_fine_tune"]["ae_mae"] != pytest.approx(stored["ae_mae"], rel=1e-5)
 
 
+def test_validation_metrics_are_measured_on_the_stars_that_stopped_training(emulator, train_grid):
+    _, val_rows = split_rows(len(train_grid), TINY.validation_split, TINY.seed, train_grid.star_ids())
+    validation = emulator.provenance["metrics"]["validation"]
+    assert validation["n_test"] == len(val_rows) > 0
+    assert validation["gen_mae"] == pytest.approx(evaluate(emulator, train_grid.subset(val_rows))["gen_mae"], rel=1e-5)
+
+
 def test_broken_artifacts_are_named(emulator, tmp_path):
     with pytest.raises(FileNotFoundError, match="no saved emulator"):
         Emulator.load(tmp_path / "absent")

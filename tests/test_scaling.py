@@ -10,7 +10,7 @@ from specgen.studies.learning_curve import fit_power_law, learning_curve
 def test_a_power_law_is_recovered_and_inverted():
     n = np.array([300, 600, 1200, 2400])
     law = fit_power_law(n, 0.5 * n**-0.6)
-    assert law.alpha == pytest.approx(0.6) and law.scale == pytest.approx(0.5) and law.falls
+    assert law.alpha == pytest.approx(0.6) and law.scale == pytest.approx(0.5) and law.falls and law.n_points == 4
     assert law.spectra_for(0.5 * 10_000**-0.6) == pytest.approx(10_000)
     with pytest.raises(ValueError, match="two different"):
         fit_power_law([300, 300], [0.1, 0.2])

@@ -24,6 +24,7 @@ from specgen.model.emulator import MODELS, Emulator, EmulatorError, jsonable
 from specgen.model.mapper import train_mapper
 from specgen.model.networks import predict_in_batches
 from specgen.model.scaling import Scaler
+from specgen.model.schedule import split_rows
 from specgen.runtime.backend import (
     backend_version,
     device_name,
@@ -50,8 +51,9 @@ def train_emulator(
 
     Rows of one star (:meth:`Grid.star_ids`) stay together on one side of the validation split.
     ``test_grid`` holds spectra never used in training nor for early stopping. The metrics of
-    :func:`specgen.model.evaluate.evaluate` on ``grid`` and ``test_grid`` are stored in
-    ``provenance["metrics"]["train"]`` and ``["test"]``: those of the emulator returned, so that
+    :func:`specgen.model.evaluate.evaluate` on ``grid``, on its validation stars (those that
+    stopped the training: what choices between generators are made on) and on ``test_grid`` are
+    stored in ``provenance["metrics"]["train"]``, ``["validation"]`` and ``["test"]``: those of the emulator returned, so that
     ``specgen evaluate`` gives the same; with ``fine_tune``, those of the two-stage generator before
     it in ``["before_fine_tune"]``.
     """
@@ -80,7 +82,9 @@ def train_emulator(
     )
 
     emulator.provenance = _provenance(grid, grid_path, config, emulator)  # the sizes evaluate() records
-    grids = {"train": grid} | ({"test": test} if test is not None else {})
+    _, val_rows = split_rows(len(grid), config.validation_split, config.seed, stars)  # as every stage split it
+    grids = {"train": grid} | ({"validation": grid.subset(val_rows)} if val_rows.size else {})
+    grids |= {"test": test} if test is not None else {}
     metrics = {split: evaluate(emulator, g) for split, g in grids.items()}
     history = {"autoencoder": ae_history, "mapper": mapper_history}
     if fine_tune:

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-COLUMNS = ("n_train_spectra", "n_train_stars", "latent", "gen_mae", "gen_p99_abs", "ae_mae", "mean_spectrum_mae")
+COLUMNS = (
+    "n_train_spectra", "n_train_stars", "latent", "gen_mae", "gen_p99_abs", "ae_mae", "mean_spectrum_mae", "val_gen_mae"
+)
 
 
 def learning_curve(report: pd.DataFrame, profile: str, extra: dict | None = None) -> pd.DataFrame:
@@ -35,12 +37,14 @@ def learning_curve(report: pd.DataFrame, profile: str, extra: dict | None = None
 
 @dataclass(frozen=True)
 class PowerLaw:
-    """MAE = ``scale`` · N^(−``alpha``) for N training spectra; ``alpha_error`` is the fit's
-    standard error on ``alpha`` (at least its floating-point resolution)."""
+    """MAE = ``scale`` · N^(−``alpha``) for N training spectra, fitted to ``n_points`` sizes;
+    ``alpha_error`` is the fit's standard error on ``alpha`` (at least its floating-point
+    resolution; only that with two sizes, which leave no degree of freedom)."""
 
     alpha: float
     scale: float
     alpha_error: float = 0.0
+    n_points: int = 2
 
     @property
     def falls(self) -> bool:
@@ -75,4 +79,4 @@ def fit_power_law(n_spectra: np.ndarray, mae: np.ndarray) -> PowerLaw:
     dof = x.size - 2
     noise = np.sqrt(residuals[0] / dof / spread) if dof > 0 and residuals.size else 0.0
     rounding = 64 * np.finfo(float).eps * np.max(np.abs(y)) / np.sqrt(spread)
-    return PowerLaw(alpha=float(-slope), scale=float(np.exp(intercept)), alpha_error=float(max(noise, rounding)))
+    return PowerLaw(float(-slope), float(np.exp(intercept)), float(max(noise, rounding)), int(x.size))

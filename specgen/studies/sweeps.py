@@ -181,7 +181,8 @@ def run_point(sweep: Sweep, point: Point) -> str:
 
 def sweep_report(runs: str | os.PathLike) -> pd.DataFrame:
     """One row per point directory under ``runs``: its name, state, seconds, parameters, error (if
-    failed) and the test metrics of every generator it trained (``<profile>.gen_mae``, ...)."""
+    failed) and the test and validation metrics of every generator it trained (``<profile>.gen_mae``,
+    ``<profile>.val_gen_mae``, ...)."""
     rows = []
     for status_file in sorted(Path(runs).glob(f"*/{STATUS}")):
         status = json.loads(status_file.read_text())
@@ -190,9 +191,11 @@ def sweep_report(runs: str | os.PathLike) -> pd.DataFrame:
         if status["state"] == "failed":
             row["error"] = status.get("error")
         for manifest in sorted(status_file.parent.glob("models/*/emulator/emulator.json")):
-            metrics = json.loads(manifest.read_text()).get("metrics", {}).get("test", {})
+            metrics = json.loads(manifest.read_text()).get("metrics", {})
             profile = manifest.parents[1].name
-            row |= {f"{profile}.{key}": value for key, value in metrics.items() if isinstance(value, (int, float))}
+            for split, prefix in (("test", f"{profile}."), ("validation", f"{profile}.val_")):
+                numbers = {key: value for key, value in metrics.get(split, {}).items() if isinstance(value, (int, float))}
+                row |= {f"{prefix}{key}": value for key, value in numbers.items()}
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -209,11 +212,12 @@ def check_done(report: pd.DataFrame, runs: str | os.PathLike) -> pd.DataFrame:
 
 def generator_point(provenance: Mapping[str, Any], name: str) -> dict[str, Any]:
     """A generator trained outside a sweep as a point of it, for
-    :func:`specgen.studies.learning_curve.learning_curve`: the test metrics of its ``provenance``
-    (``gen_mae``, ... in continuum units) with its ``point`` ``name``, ``latent`` size and training
-    grid's ``n_train_spectra`` and ``n_train_stars``."""
-    grid = provenance["training_grid"]
-    return provenance["metrics"]["test"] | {
+    :func:`specgen.studies.learning_curve.learning_curve`: the test and validation metrics of its
+    ``provenance`` (``gen_mae``, ``val_gen_mae``, ... in continuum units) with its ``point`` ``name``,
+    ``latent`` size and training grid's ``n_train_spectra`` and ``n_train_stars``."""
+    grid, metrics = provenance["training_grid"], provenance["metrics"]
+    validation = {f"val_{key}": value for key, value in metrics.get("validation", {}).items()}
+    return metrics["test"] | validation | {
         "point": name,
         "latent": provenance["config"]["latent"],
         "n_train_spectra": grid["n_spectra"],
