@@ -22,7 +22,7 @@ from specgen.model.evaluate import evaluate
 from specgen.model.networks import build_autoencoder, build_mapper
 from specgen.model.scaling import Scaler
 from specgen.model.schedule import split_rows
-from specgen.model.train import train_emulator
+from specgen.model.train import train_emulator, validation_subset
 
 # Keras 3.15's ReduceLROnPlateau reads the learning rate with np.array(variable), which numpy 2 warns about.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
@@ -221,6 +221,7 @@ def test_validation_metrics_are_measured_on_the_stars_that_stopped_training(emul
     validation = emulator.provenance["metrics"]["validation"]
     assert validation["n_test"] == len(val_rows) > 0
     assert validation["gen_mae"] == pytest.approx(evaluate(emulator, train_grid.subset(val_rows))["gen_mae"], rel=1e-5)
+    np.testing.assert_array_equal(validation_subset(emulator, train_grid).labels, train_grid.labels[val_rows])
 
 
 def test_broken_artifacts_are_named(emulator, tmp_path):

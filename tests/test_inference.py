@@ -167,3 +167,21 @@ def test_a_latent_space_narrower_than_the_labels_is_flagged_degenerate(observed)
     fit = fit_labels(observed, narrow, SIGMA, n_starts=2, max_steps=20)
     assert fit.degenerate.all() and np.isinf(fit.uncertainties).all()
 
+
+
+def test_coverage_counts_the_truths_within_one_and_two_sigma():
+    from specgen.fit.chi2 import LabelFit
+    from specgen.fit.recovery import coverage
+
+    n = 10
+    labels = np.column_stack([np.full(n, 5000.0), np.full(n, 11500.0)])
+    sigma = np.column_stack([np.full(n, 100.0), np.zeros(n)])
+    sigma[9, 0] = np.inf  # a degenerate fit: its pull of 0 tells nothing
+    pulls = np.array([0.1, -0.5, 0.9, 1.0, -1.5, 1.9, 2.5, -3.0, 0.0, 0.0])  # of 9 told: 5 within 1σ, 7 within 2σ
+    truth = np.column_stack([11500.0 + 0 * pulls, 5000.0 - pulls * 100.0])  # in another column order
+    fit = LabelFit(labels, sigma, np.zeros((n, 2, 2)), np.ones(n), np.full(n, 100), np.zeros((n, 2), bool),
+                   np.zeros((n, 2), bool), np.ones((n, 4)), ("teff", "resolution"), ("resolution",))
+    table = coverage(fit, truth, ("resolution", "teff"))
+    assert list(table.index) == ["teff", "a Gaussian error"]  # the held resolution has no σ to test
+    assert table.loc["teff", "within 1σ"] == pytest.approx(5 / 9) and table.loc["teff", "within 2σ"] == pytest.approx(7 / 9)
+    assert table.loc["teff", "n"] == 9

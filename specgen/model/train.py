@@ -82,7 +82,7 @@ def train_emulator(
     )
 
     emulator.provenance = _provenance(grid, grid_path, config, emulator)  # the sizes evaluate() records
-    _, val_rows = split_rows(len(grid), config.validation_split, config.seed, stars)  # as every stage split it
+    val_rows = _validation_rows(grid, config)
     grids = {"train": grid} | ({"validation": grid.subset(val_rows)} if val_rows.size else {})
     grids |= {"test": test} if test is not None else {}
     metrics = {split: evaluate(emulator, g) for split, g in grids.items()}
@@ -108,6 +108,24 @@ def train_emulator(
     return emulator
 
 
+def _validation_rows(grid: Grid, config: TrainingConfig) -> np.ndarray:
+    """The rows of ``grid`` whose stars every training stage holds out for early stopping."""
+    return split_rows(len(grid), config.validation_split, config.seed, grid.star_ids())[1]
+
+
+def validation_subset(emulator: Emulator, grid: Grid) -> Grid:
+    """The rows of ``grid`` (the emulator's training grid) whose stars stopped its training: spectra
+    it was not fitted to, for choices and for its own error (:func:`specgen.fit.chi2.generator_error`)
+    without touching the test grid."""
+    stars = emulator.provenance.get("training_grid", {}).get("validation_stars")
+    if stars is None:
+        raise EmulatorError("this emulator does not record its validation stars (an older specgen trained it): retrain")
+    rows = np.isin(grid.star_ids(), stars)
+    if not rows.any():
+        raise EmulatorError("none of the emulator's validation stars is in this grid: give its training grid")
+    return grid.subset(rows)
+
+
 def _provenance(grid: Grid, grid_path: str | None, config: TrainingConfig, emulator: Emulator) -> dict[str, Any]:
     """Where an emulator comes from: paper, versions, labels, training grid, configuration."""
     units = grid.attrs.get("label_units") or {}
@@ -128,6 +146,7 @@ def _provenance(grid: Grid, grid_path: str | None, config: TrainingConfig, emula
             "path": grid_path,
             "n_spectra": len(grid),
             "n_stars": int(np.unique(grid.star_ids()).size),
+            "validation_stars": np.unique(grid.star_ids()[_validation_rows(grid, config)]).tolist(),
             "attrs": {k: v for k, v in grid.attrs.items() if k not in _BOOKKEEPING},
         },
         "config": asdict(config),
@@ -167,6 +186,7 @@ def fit_or_load(
             trained_on.get("path") == str(grid_path.resolve())
             and trained_on.get("attrs", {}).get("plan_fingerprint") == grid.attrs.get("plan_fingerprint")
             and trained_on.get("n_spectra") == len(grid if n_stars is None else grid.first_stars(n_stars))
+            and "validation_stars" in trained_on  # models trained before it was recorded are retrained once
         )
         if same_grid and saved.provenance.get("config") == _jsonable_tree(asdict(config)) and (
             saved.provenance.get("fine_tuned") == fine_tune
