@@ -69,6 +69,7 @@ def train_emulator(
     flux_scaler = Scaler.fit(grid.flux, config.flux_scaling)
     x_flux, x_labels = flux_scaler.transform(grid.flux), label_scaler.transform(grid.labels)
     stars = grid.star_ids()  # the variants of one star stay on one side of every validation split
+    _, val_rows = split_rows(len(grid), config.validation_split, config.seed, stars)  # as every stage splits
 
     say(progress, f"autoencoder on {len(grid)} spectra × {grid.flux.shape[1]} pixels")
     ae, ae_history = train_autoencoder(x_flux, config, groups=stars, progress=progress)
@@ -81,8 +82,7 @@ def train_emulator(
         grid.flux.mean(axis=0),
     )
 
-    emulator.provenance = _provenance(grid, grid_path, config, emulator)  # the sizes evaluate() records
-    val_rows = _validation_rows(grid, config)
+    emulator.provenance = _provenance(grid, grid_path, config, emulator, stars, np.unique(stars[val_rows]))
     grids = {"train": grid} | ({"validation": grid.subset(val_rows)} if val_rows.size else {})
     grids |= {"test": test} if test is not None else {}
     metrics = {split: evaluate(emulator, g) for split, g in grids.items()}
@@ -108,11 +108,6 @@ def train_emulator(
     return emulator
 
 
-def _validation_rows(grid: Grid, config: TrainingConfig) -> np.ndarray:
-    """The rows of ``grid`` whose stars every training stage holds out for early stopping."""
-    return split_rows(len(grid), config.validation_split, config.seed, grid.star_ids())[1]
-
-
 def validation_subset(emulator: Emulator, grid: Grid) -> Grid:
     """The rows of ``grid`` (the emulator's training grid) whose stars stopped its training: spectra
     it was not fitted to, for choices and for its own error (:func:`specgen.fit.chi2.generator_error`)
@@ -126,8 +121,16 @@ def validation_subset(emulator: Emulator, grid: Grid) -> Grid:
     return grid.subset(rows)
 
 
-def _provenance(grid: Grid, grid_path: str | None, config: TrainingConfig, emulator: Emulator) -> dict[str, Any]:
-    """Where an emulator comes from: paper, versions, labels, training grid, configuration."""
+def _provenance(
+    grid: Grid,
+    grid_path: str | None,
+    config: TrainingConfig,
+    emulator: Emulator,
+    stars: np.ndarray,
+    validation_stars: np.ndarray,
+) -> dict[str, Any]:
+    """Where an emulator comes from: paper, versions, labels, training grid (its ``stars`` per row and
+    the ``validation_stars`` that stopped the training), configuration. Records the sizes evaluate() reads."""
     units = grid.attrs.get("label_units") or {}
     return {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -145,8 +148,8 @@ def _provenance(grid: Grid, grid_path: str | None, config: TrainingConfig, emula
         "training_grid": {
             "path": grid_path,
             "n_spectra": len(grid),
-            "n_stars": int(np.unique(grid.star_ids()).size),
-            "validation_stars": np.unique(grid.star_ids()[_validation_rows(grid, config)]).tolist(),
+            "n_stars": int(np.unique(stars).size),
+            "validation_stars": validation_stars.tolist(),
             "attrs": {k: v for k, v in grid.attrs.items() if k not in _BOOKKEEPING},
         },
         "config": asdict(config),

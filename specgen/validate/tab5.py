@@ -78,15 +78,13 @@ class Validation:
         are not independent. One row per label; columns ``test``, ``generated``, ``ratio``, each
         with ``_low`` and ``_high``, and ``n_stars``, the number of independent stars."""
         stars = np.arange(len(self.true["test"])) if self.test_stars is None else self.test_stars
-        errors = {s: self.error(s) for s in ("test", "generated")}
-        boot = bootstrap_rmse(errors, stars, n_boot=n_boot, seed=seed)
+        boot = bootstrap_rmse({s: self.error(s) for s in ("test", "generated")}, stars, n_boot=n_boot, seed=seed)
         boot["ratio"] = boot["generated"] / boot["test"]
-        point = {s: np.sqrt(np.mean(errors[s] ** 2, axis=0)) for s in errors}
-        point["ratio"] = point["generated"] / point["test"]
+        point = self.table()
         tails = (1 - level) / 2 * 100, (1 + level) / 2 * 100
         columns = {}
         for key in ("test", "generated", "ratio"):
-            columns[key] = point[key]
+            columns[key] = point[key].to_numpy()
             columns[f"{key}_low"], columns[f"{key}_high"] = np.percentile(boot[key], tails, axis=0)
         table = pd.DataFrame(columns, index=pd.Index(self.label_names, name="label"))
         table["n_stars"] = np.unique(stars).size
