@@ -17,7 +17,7 @@ from specgen.labels import (
     sample_uniform,
 )
 from specgen.model.config import TrainingConfig
-from specgen.model.emulator import Emulator, EmulatorError
+from specgen.model.emulator import AutoencoderEmulator, Emulator, EmulatorError
 from specgen.model.evaluate import evaluate
 from specgen.model.networks import build_autoencoder, build_mapper
 from specgen.model.scaling import Scaler
@@ -248,7 +248,7 @@ def test_broken_artifacts_are_named(emulator, tmp_path):
 def test_parts_that_do_not_fit_are_refused(emulator):
     wrong = Scaler(np.zeros(3), np.ones(3))
     with pytest.raises(EmulatorError, match="label scaling has 3, expected 6"):
-        Emulator(
+        AutoencoderEmulator(
             emulator.encoder,
             emulator.decoder,
             emulator.mapper,
@@ -265,7 +265,7 @@ def test_any_label_names_survive_the_round_trip(tmp_path):
     names = ("teff", "logg", "alpha_fe")  # a grid from another code, with other labels
     ranges = {"teff": LabelRange(4000, 7000), "logg": LabelRange(1, 5), "alpha_fe": LabelRange(-0.2, 0.6)}
     ae = build_autoencoder(30, latent=2, hidden=(8,), latent_activation="linear")
-    untrained = Emulator(
+    untrained = AutoencoderEmulator(
         ae.encoder,
         ae.decoder,
         build_mapper(3, latent=2, hidden=(8,)),

@@ -16,6 +16,7 @@ from specgen.runtime.profiles import get_profile
 from specgen.studies.shootout import (
     COLUMNS,
     ConditionalVAE,
+    Factorised,
     FineTuned,
     MeanSpectrum,
     Payne,
@@ -31,8 +32,8 @@ DATA = get_profile("ci").data_dir(Path(__file__).resolve().parents[1])
 CONFIG = TrainingConfig.small_grid(
     encoder_hidden=(128, 32), mapper_hidden=(128, 64), batch_size=16, validation_split=0.0, max_epochs=100, seed=0
 )
-SMALL = {"Payne": {"hidden": (64, 64)}, "ConditionalVAE": {"hidden": (128, 32)}}
-CONTESTANTS = [c.name for c in (TwoStage, FineTuned, PCAMapper, Payne, ConditionalVAE)]
+SMALL = {"Payne": {"hidden": (64, 64)}, "ConditionalVAE": {"hidden": (128, 32)}, "Factorised": {"max_epochs": 300}}
+CONTESTANTS = [c.name for c in (TwoStage, FineTuned, PCAMapper, Payne, ConditionalVAE, Factorised)]
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,7 @@ def grids():
 
 @pytest.fixture(scope="module")
 def result(grids) -> ShootoutResult:
-    """All five contestants trained once on the 48 ci spectra (~1 min on 2 cores)."""
+    """All six contestants trained once on the 48 ci spectra (~1 min on 2 cores)."""
     return run_shootout(*grids, CONFIG, contestants=default_contestants(**SMALL), speed_batch=256, speed_repeats=1)
 
 
@@ -106,6 +107,6 @@ def test_cli_shootout_writes_the_table_and_the_figure(tmp_path):
     with contextlib.redirect_stdout(io.StringIO()):
         assert main(argv) == 0
     record = json.loads(out.read_text())
-    assert len(record["contestants"]) == 6 and record["max_epochs"] == 2
+    assert len(record["contestants"]) == 7 and record["max_epochs"] == 2
     assert all(np.isfinite(row["mae"]) for row in record["contestants"].values())
     assert (tmp_path / "r.png").stat().st_size > 10_000

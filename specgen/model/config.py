@@ -1,4 +1,4 @@
-"""Every choice of a training run: the paper's recipe and the one that works on small grids."""
+"""Every choice of a training run: the paper's recipe, the one that works on small grids, and the factorised kind's."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from specgen.constants import ENCODER_HIDDEN, MAPPER_HIDDEN
 
 if TYPE_CHECKING:
     from specgen.runtime.profiles import Profile
-
-
 
 #: Whether a training run fine-tunes decoder∘mapper end to end after the paper's two stages, unless
 #: told otherwise: the one default of train_emulator, fit_or_load and `specgen train`.
@@ -107,3 +105,40 @@ class TrainingConfig(Schedule):
             lr_decay_patience=10,
         )
         return cls(**(small | changes))
+
+
+@dataclass(frozen=True)
+class FactorisedConfig(Schedule):
+    """Every choice of a factorised training run (:mod:`specgen.model.factorised`).
+
+    Network: ``hidden`` widths with ``activation`` from the four intrinsic labels (scaled by
+    ``label_scaling``) to the spectrum at the grid's highest resolving power, on a grid uniform in
+    ln λ of ``step_kms``, padded for the widest kernels; the flux is learnt as it is (continuum
+    units), through the broadening layer (limb darkening ``epsilon``), against the grid's broadened
+    rows. Optimisation: ``optimizer`` and the :class:`Schedule` fields, whose defaults here are those
+    of the reference recipe of issue 13 (batches of 64, a tenth of the stars for early stopping, the
+    rate halved after 40 epochs without improvement), with patience 100 so that early stopping, not
+    the cap, ends training.
+    """
+
+    hidden: tuple[int, ...] = (300, 300)
+    activation: str = "leaky_relu"
+    label_scaling: Literal["minmax", "standardise"] = "standardise"
+    step_kms: float = 2.0
+    epsilon: float = 0.6
+    optimizer: str = "adam"
+    batch_size: int = 64
+    validation_split: float = 0.1
+    patience: int = 100
+    lr_decay_factor: float | None = 0.5
+    lr_decay_patience: int = 40
+    max_epochs: int = 3000
+
+    @classmethod
+    def for_profile(cls, profile: Profile, **changes) -> FactorisedConfig:
+        """The configuration with ``profile``'s seed and factorised epoch cap."""
+        return cls(**({"seed": profile.seed, "max_epochs": profile.factorised_max_epochs} | changes))
+
+
+#: The kinds of generator ``specgen train --kind`` builds, and the configuration class of each.
+KINDS = {"paper": TrainingConfig, "factorised": FactorisedConfig}

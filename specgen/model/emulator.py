@@ -1,18 +1,24 @@
-"""The emulator: stellar labels in, spectra out — ``decoder(mapper(labels))`` of Sec. 2.4.
+"""The emulator: stellar labels in, spectra out.
 
-:class:`Emulator` keeps everything needed to use the trained networks without the training
-grid: the encoder, decoder and mapper, the label and flux scalings, the label names and the
-ranges it was trained on (outside which it refuses to extrapolate unless asked), the wavelength
-grid, and provenance. Saved, it is a directory anyone can inspect::
+:class:`Emulator` keeps everything needed to use a trained generator without the training grid:
+its networks, the label and flux scalings, the label names and the ranges it was trained on
+(outside which it refuses to extrapolate unless asked), the wavelength grid, and provenance. Two
+kinds share that API:
+
+* :class:`AutoencoderEmulator` (kind ``"paper"``): ``decoder(mapper(labels))`` of Sec. 2.4;
+* :class:`~specgen.model.factorised.FactorisedEmulator` (kind ``"factorised"``): a network of the
+  intrinsic labels, then v sin i and R applied as exact physics.
+
+Saved, an emulator is a directory anyone can inspect::
 
     model/
-      emulator.json    provenance: label names and units, training grid and its attributes,
+      emulator.json    kind, provenance: label names and units, training grid and its attributes,
                        configuration, seeds, versions, loss histories, metrics
       arrays.npz       wavelength (Å), label ranges, label and flux scalings
-      encoder.keras    decoder.keras    mapper.keras
+      <network>.keras  encoder, decoder, mapper (paper) or intrinsic (factorised)
 
     train_emulator("data/demo/train.h5", TrainingConfig.small_grid()).save("models/demo/emulator")
-    emulator = Emulator.load("models/demo/emulator")
+    emulator = Emulator.load("models/demo/emulator")   # either kind
     sun = emulator.generate(teff=5777, logg=4.44, vsini=2, m_h=0, xi_t=1, resolution=11500)
 
 Importing this module turns off TensorFloat-32 matrix products on GPUs for the whole process
@@ -21,11 +27,13 @@ Importing this module turns off TensorFloat-32 matrix products on GPUs for the w
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
+from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
 import keras
 import numpy as np
@@ -45,10 +53,8 @@ use_exact_float32()  # the same spectra on CPUs and GPUs (tests/test_parity.py)
 FORMAT_VERSION = 1
 
 
-MODELS = ("encoder", "decoder", "mapper")
-
-
-FILES = ("emulator.json", "arrays.npz", *(f"{name}.keras" for name in MODELS))
+#: The class of each kind of emulator (module:name), imported when a saved one of that kind is loaded.
+KINDS = {"paper": f"{__name__}:AutoencoderEmulator", "factorised": "specgen.model.factorised:FactorisedEmulator"}
 
 
 ARRAYS = (
@@ -60,20 +66,23 @@ class EmulatorError(ValueError):
     """A saved emulator that cannot be used; the message names the file and the problem."""
 
 
-class Emulator:
-    """Trained networks with what they need to turn labels into spectra.
+class Emulator(ABC):
+    """A trained generator with what it needs to turn labels into spectra; :meth:`load` reads either kind.
 
-    Parameters are the parts of a trained emulator; use :meth:`fit` to train one and
-    :meth:`load` to read one. ``label_ranges`` are the training ranges (label unit), the domain
-    that :meth:`generate` accepts; ``wavelength`` is in Å; ``mean_flux`` is the mean training
-    spectrum, the trivial baseline every emulator must beat.
+    ``label_ranges`` are the training ranges (label unit), the domain that :meth:`generate` accepts;
+    ``wavelength`` is in Å; ``mean_flux`` is the mean training spectrum, the trivial baseline every
+    emulator must beat. A kind names its Keras ``networks`` (saved one file each, attributes of the
+    same names), builds from them one generator of scaled labels to network flux, and may keep
+    ``extra_arrays`` (in arrays.npz) and :attr:`settings` (in emulator.json) that its constructor takes
+    as keywords.
     """
+
+    kind: ClassVar[str]
+    networks: ClassVar[tuple[str, ...]]
+    extra_arrays: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
-        encoder: keras.Model,
-        decoder: keras.Model,
-        mapper: keras.Model,
         label_scaler: Scaler,
         flux_scaler: Scaler,
         label_names: tuple[str, ...],
@@ -82,7 +91,6 @@ class Emulator:
         mean_flux: np.ndarray,
         provenance: Mapping[str, Any] | None = None,
     ):
-        self.encoder, self.decoder, self.mapper = encoder, decoder, mapper
         self.label_scaler, self.flux_scaler = label_scaler, flux_scaler
         self.label_names = tuple(label_names)
         self.label_ranges = dict(label_ranges)
@@ -92,10 +100,23 @@ class Emulator:
         self._check_shapes()
         self._flux_scale = flux_scaler.scale.astype(np.float32)
         self._flux_offset = flux_scaler.offset.astype(np.float32)
-        self._generator = build_generator(mapper, decoder)
+        self._generator = self._build_generator()
         # compiled once: one spectrum costs under a millisecond instead of ~11 ms for an eager call
-        models = {"generator": self._generator, "encoder": encoder, "decoder": decoder, "mapper": mapper}
+        models = {"generator": self._generator} | {name: getattr(self, name) for name in self.networks}
         self._predict = {name: predictor(model) for name, model in models.items()}
+
+    @abstractmethod
+    def _build_generator(self) -> keras.Model:
+        """One model from scaled labels ``(n, n_labels)`` to network flux ``(n, n_pix)``."""
+
+    def _part_shapes(self) -> dict[str, tuple[int, int]]:
+        """Sizes of the kind's own parts, ``{part: (got, expected)}``, checked with the common ones."""
+        return {}
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """Keyword arguments of the kind's constructor stored in emulator.json (JSON values)."""
+        return {}
 
     @property
     def n_pix(self) -> int:
@@ -104,7 +125,7 @@ class Emulator:
     def __repr__(self) -> str:
         n_train = self.provenance.get("training_grid", {}).get("n_spectra", "?")
         return (
-            f"Emulator({len(self.label_names)} labels {list(self.label_names)} → {self.n_pix} pixels, "
+            f"{type(self).__name__}({len(self.label_names)} labels {list(self.label_names)} → {self.n_pix} pixels, "
             f"{self.wavelength[0]:.1f}–{self.wavelength[-1]:.1f} Å; trained on {n_train} spectra)"
         )
 
@@ -154,6 +175,137 @@ class Emulator:
             )
         return self.generate({name: grid.label(name) for name in self.label_names}, allow_extrapolation=True)
 
+    def network_flux(self, x: Any) -> Any:
+        """Flux for network inputs ``x`` (scaled labels, ``(n, n_labels)``) as a tensor of the Keras
+        backend, in the caller's graph: what a fit differentiates."""
+        return self._to_flux(self._generator(x, training=False))
+
+    def _to_flux(self, y: Any) -> Any:
+        """Network output → flux, in float32 (no float64 copy of a big batch)."""
+        return y * self._flux_scale + self._flux_offset
+
+    def _check_flux(self, flux: np.ndarray) -> np.ndarray:
+        flux = np.asarray(flux, dtype=np.float32)
+        if flux.ndim != 2 or flux.shape[1] != self.n_pix:
+            raise ValueError(f"flux must have shape (n, {self.n_pix}), got {flux.shape}")
+        return flux
+
+    def _check_shapes(self) -> None:
+        """The parts must fit together: a wrong file in a saved emulator fails here, not later."""
+        expected = {
+            "label scaling": (self.label_scaler.scale.size, len(self.label_names)),
+            "flux scaling": (self.flux_scaler.scale.size, self.n_pix),
+            "mean flux": (self.mean_flux.size, self.n_pix),
+            "label ranges": (len(set(self.label_ranges) & set(self.label_names)), len(self.label_names)),
+            **self._part_shapes(),
+        }
+        wrong = [f"{part} has {got}, expected {want}" for part, (got, want) in expected.items() if got != want]
+        if wrong:
+            raise EmulatorError("the parts of this emulator do not fit together: " + "; ".join(wrong))
+
+    # ---- files ----------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the emulator to the directory ``path`` (replacing a saved emulator there)."""
+        path = Path(path)
+        if path.exists() and not (path / "emulator.json").exists() and any(path.iterdir()):
+            raise EmulatorError(f"{path} exists and is not a saved emulator; choose another directory")
+        tmp = path.with_name(path.name + ".partial")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        for name in self.networks:
+            without_optimizer(getattr(self, name)).save(tmp / f"{name}.keras")
+        ranges = [self.label_ranges[name] for name in self.label_names]
+        np.savez(
+            tmp / "arrays.npz",
+            wavelength=self.wavelength,
+            label_low=[r.low for r in ranges],
+            label_high=[r.high for r in ranges],
+            label_offset=self.label_scaler.offset,
+            label_scale=self.label_scaler.scale,
+            flux_offset=self.flux_scaler.offset,
+            flux_scale=self.flux_scaler.scale,
+            mean_flux=self.mean_flux,
+            **{name: getattr(self, name) for name in self.extra_arrays},
+        )
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "kind": self.kind,
+            "label_names": list(self.label_names),
+            "settings": self.settings,
+            **self.provenance,
+        }
+        (tmp / "emulator.json").write_text(json.dumps(manifest, indent=1, default=jsonable))
+        if path.exists():
+            shutil.rmtree(path)
+        tmp.rename(path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Emulator:
+        """Read an emulator written by :meth:`save`, of whichever kind; errors name the missing or broken file."""
+        path = Path(path)
+        if not path.is_dir():
+            raise FileNotFoundError(f"no saved emulator at {path} (a directory written by Emulator.save)")
+        if not (path / "emulator.json").exists():
+            raise EmulatorError(f"{path} lacks emulator.json: not a saved emulator, or an incomplete copy")
+        manifest = _read_json(path / "emulator.json")
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise EmulatorError(
+                f"{path / 'emulator.json'}: format version {manifest.get('format_version')!r}, "
+                f"this specgen reads {FORMAT_VERSION}"
+            )
+        kind = _kind_class(manifest.get("kind", "paper"), path)
+        files = ["arrays.npz", *(f"{name}.keras" for name in kind.networks)]
+        missing = [name for name in files if not (path / name).exists()]
+        if missing:
+            raise EmulatorError(f"{path} lacks {', '.join(missing)}: not a saved emulator, or an incomplete copy")
+        arrays = _read_npz(path / "arrays.npz", (*ARRAYS, *kind.extra_arrays))
+        if "label_names" not in manifest:
+            raise EmulatorError(f"{path / 'emulator.json'} lacks 'label_names'")
+        names = tuple(manifest["label_names"])
+        bounds = zip(names, arrays["label_low"].tolist(), arrays["label_high"].tolist())
+        ranges = {name: LabelRange(low, high) for name, low, high in bounds}
+        stored = ("format_version", "kind", "label_names", "settings")
+        provenance = {k: v for k, v in manifest.items() if k not in stored}
+        return kind(
+            *(_read_model(path / f"{name}.keras") for name in kind.networks),
+            Scaler(arrays["label_offset"], arrays["label_scale"]),
+            Scaler(arrays["flux_offset"], arrays["flux_scale"]),
+            names,
+            ranges,
+            arrays["wavelength"],
+            arrays["mean_flux"],
+            provenance,
+            **{name: arrays[name] for name in kind.extra_arrays},
+            **manifest.get("settings", {}),
+        )
+
+
+class AutoencoderEmulator(Emulator):
+    """The paper's generator, ``decoder(mapper(labels))`` (Sec. 2.4), with the encoder that trained the
+    decoder (Sec. 2.2): :meth:`encode`, :meth:`reconstruct` and :meth:`map_labels` show its stages."""
+
+    kind = "paper"
+    networks = ("encoder", "decoder", "mapper")
+
+    def __init__(self, encoder: keras.Model, decoder: keras.Model, mapper: keras.Model, *args, **kwargs):
+        self.encoder, self.decoder, self.mapper = encoder, decoder, mapper
+        super().__init__(*args, **kwargs)
+
+    def _build_generator(self) -> keras.Model:
+        return build_generator(self.mapper, self.decoder)
+
+    def _part_shapes(self) -> dict[str, tuple[int, int]]:
+        latent = self.decoder.inputs[0].shape[1]
+        return {
+            "encoder input": (self.encoder.inputs[0].shape[1], self.n_pix),
+            "encoder output": (self.encoder.outputs[0].shape[1], latent),
+            "decoder output": (self.decoder.outputs[0].shape[1], self.n_pix),
+            "mapper input": (self.mapper.inputs[0].shape[1], len(self.label_names)),
+            "mapper output": (self.mapper.outputs[0].shape[1], latent),
+        }
+
     def encode(self, flux: np.ndarray, *, batch_size: int = 4096) -> np.ndarray:
         """Latent coordinates ``(n, latent)`` of spectra ``(n, n_pix)``."""
         x = self.flux_scaler.transform(self._check_flux(flux))
@@ -172,102 +324,13 @@ class Emulator:
         latent = self.encode(flux, batch_size=batch_size)
         return predict_in_batches(lambda b: self._to_flux(self._predict["decoder"](b)), latent, self.n_pix, batch_size)
 
-    def network_flux(self, x: Any) -> Any:
-        """Flux for network inputs ``x`` (scaled labels, ``(n, n_labels)``) as a tensor of the Keras
-        backend, in the caller's graph: what a fit differentiates."""
-        return self._to_flux(self._generator(x, training=False))
 
-    def _to_flux(self, y: Any) -> Any:
-        """Network output → flux, in float32 (no float64 copy of a big batch)."""
-        return y * self._flux_scale + self._flux_offset
-
-    def _check_flux(self, flux: np.ndarray) -> np.ndarray:
-        flux = np.asarray(flux, dtype=np.float32)
-        if flux.ndim != 2 or flux.shape[1] != self.n_pix:
-            raise ValueError(f"flux must have shape (n, {self.n_pix}), got {flux.shape}")
-        return flux
-
-    def _check_shapes(self) -> None:
-        """The parts must fit together: a wrong file in a saved emulator fails here, not later."""
-        latent = self.decoder.inputs[0].shape[1]
-        expected = {
-            "encoder input": (self.encoder.inputs[0].shape[1], self.n_pix),
-            "encoder output": (self.encoder.outputs[0].shape[1], latent),
-            "decoder output": (self.decoder.outputs[0].shape[1], self.n_pix),
-            "mapper input": (self.mapper.inputs[0].shape[1], len(self.label_names)),
-            "mapper output": (self.mapper.outputs[0].shape[1], latent),
-            "label scaling": (self.label_scaler.scale.size, len(self.label_names)),
-            "flux scaling": (self.flux_scaler.scale.size, self.n_pix),
-            "mean flux": (self.mean_flux.size, self.n_pix),
-            "label ranges": (len(set(self.label_ranges) & set(self.label_names)), len(self.label_names)),
-        }
-        wrong = [f"{part} has {got}, expected {want}" for part, (got, want) in expected.items() if got != want]
-        if wrong:
-            raise EmulatorError("the parts of this emulator do not fit together: " + "; ".join(wrong))
-
-    # ---- files ----------------------------------------------------------------------------
-
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the emulator to the directory ``path`` (replacing a saved emulator there)."""
-        path = Path(path)
-        if path.exists() and not (path / "emulator.json").exists() and any(path.iterdir()):
-            raise EmulatorError(f"{path} exists and is not a saved emulator; choose another directory")
-        tmp = path.with_name(path.name + ".partial")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        for name in MODELS:
-            without_optimizer(getattr(self, name)).save(tmp / f"{name}.keras")
-        ranges = [self.label_ranges[name] for name in self.label_names]
-        np.savez(
-            tmp / "arrays.npz",
-            wavelength=self.wavelength,
-            label_low=[r.low for r in ranges],
-            label_high=[r.high for r in ranges],
-            label_offset=self.label_scaler.offset,
-            label_scale=self.label_scaler.scale,
-            flux_offset=self.flux_scaler.offset,
-            flux_scale=self.flux_scaler.scale,
-            mean_flux=self.mean_flux,
-        )
-        manifest = {"format_version": FORMAT_VERSION, "label_names": list(self.label_names), **self.provenance}
-        (tmp / "emulator.json").write_text(json.dumps(manifest, indent=1, default=jsonable))
-        if path.exists():
-            shutil.rmtree(path)
-        tmp.rename(path)
-        return path
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> Emulator:
-        """Read an emulator written by :meth:`save`; errors name the missing or broken file."""
-        path = Path(path)
-        if not path.is_dir():
-            raise FileNotFoundError(f"no saved emulator at {path} (a directory written by Emulator.save)")
-        missing = [name for name in FILES if not (path / name).exists()]
-        if missing:
-            raise EmulatorError(f"{path} lacks {', '.join(missing)}: not a saved emulator, or an incomplete copy")
-        manifest = _read_json(path / "emulator.json")
-        if manifest.get("format_version") != FORMAT_VERSION:
-            raise EmulatorError(
-                f"{path / 'emulator.json'}: format version {manifest.get('format_version')!r}, "
-                f"this specgen reads {FORMAT_VERSION}"
-            )
-        arrays = _read_npz(path / "arrays.npz")
-        if "label_names" not in manifest:
-            raise EmulatorError(f"{path / 'emulator.json'} lacks 'label_names'")
-        names = tuple(manifest["label_names"])
-        bounds = zip(names, arrays["label_low"].tolist(), arrays["label_high"].tolist())
-        ranges = {name: LabelRange(low, high) for name, low, high in bounds}
-        provenance = {k: v for k, v in manifest.items() if k not in ("format_version", "label_names")}
-        return cls(
-            *(_read_model(path / f"{name}.keras") for name in MODELS),
-            Scaler(arrays["label_offset"], arrays["label_scale"]),
-            Scaler(arrays["flux_offset"], arrays["flux_scale"]),
-            names,
-            ranges,
-            arrays["wavelength"],
-            arrays["mean_flux"],
-            provenance,
-        )
+def _kind_class(kind: str, path: Path) -> type[Emulator]:
+    """The class of a saved emulator's ``kind``, importing the module that defines it."""
+    if kind not in KINDS:
+        raise EmulatorError(f"{path / 'emulator.json'}: unknown kind {kind!r}; this specgen knows {sorted(KINDS)}")
+    module, name = KINDS[kind].split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def jsonable(value: Any) -> Any:
@@ -285,13 +348,13 @@ def _read_json(path: Path) -> dict[str, Any]:
         raise EmulatorError(f"{path} is not valid JSON ({err})") from None
 
 
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
+def _read_npz(path: Path, required: tuple[str, ...]) -> dict[str, np.ndarray]:
     try:
         with np.load(path) as npz:
             arrays = {name: npz[name] for name in npz.files}
     except (OSError, ValueError, EOFError) as err:
         raise EmulatorError(f"{path} is not a readable .npz file ({err})") from None
-    missing = [name for name in ARRAYS if name not in arrays]
+    missing = [name for name in required if name not in arrays]
     if missing:
         raise EmulatorError(f"{path} lacks array(s) {missing}")
     return arrays

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from specgen.grid import Grid, GridError, as_grid
-from specgen.model.emulator import as_emulator
+from specgen.model.emulator import AutoencoderEmulator, as_emulator
 from specgen.model.metrics import (
     generation_metrics,
     mean_spectrum_baseline,
@@ -41,7 +41,8 @@ def evaluate(emulator: Emulator | str | os.PathLike, grid: Grid | str | os.PathL
     ``test_grid``. The grid must have the emulator's wavelengths and label names (any order).
 
     * ``ae_mse``, ``ae_mae``, ``ae_explained_variance``, ``ae_r2``: the spectra passed through
-      the autoencoder (Sec. 2.2); the last two are None for a single spectrum;
+      the autoencoder (Sec. 2.2); the last two are None for a single spectrum, all four for a kind
+      without an autoencoder;
     * ``gen_mae``, ``gen_median_abs``, ``gen_p99_abs``, ``gen_max_abs``: spectra generated at
       the grid's labels against its spectra;
     * ``mean_spectrum_mae``: the baseline that predicts the mean training spectrum for every star;
@@ -54,7 +55,10 @@ def evaluate(emulator: Emulator | str | os.PathLike, grid: Grid | str | os.PathL
     generated = emulator.generate_like(grid)  # checks the label names
     inside = np.all([emulator.label_ranges[n].contains(grid.label(n)) for n in emulator.label_names], axis=0)
     training = emulator.provenance.get("training_grid", {})
-    reconstructed = emulator.reconstruct(grid.flux)
+    if isinstance(emulator, AutoencoderEmulator):
+        reconstruction = reconstruction_metrics(grid.flux, emulator.reconstruct(grid.flux))
+    else:
+        reconstruction = dict.fromkeys(key.removeprefix("ae_") for key in AUTOENCODER_KEYS)
     metrics = {
         **({"model": model_path} if model_path else {}),
         **({"test_grid": grid_path} if grid_path else {}),
@@ -62,7 +66,7 @@ def evaluate(emulator: Emulator | str | os.PathLike, grid: Grid | str | os.PathL
         "n_outside_training_ranges": int((~inside).sum()),
         "n_train_spectra": training.get("n_spectra"),
         "n_train_stars": training.get("n_stars"),
-        **{f"ae_{key}": value for key, value in reconstruction_metrics(grid.flux, reconstructed).items()},
+        **{f"ae_{key}": value for key, value in reconstruction.items()},
         **generator_metrics(grid.flux, generated),
         "mean_spectrum_mae": mean_spectrum_baseline(emulator.mean_flux[np.newaxis], grid.flux),
     }

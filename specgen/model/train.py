@@ -19,8 +19,14 @@ from specgen.grid import Grid, as_grid, read_grid
 from specgen.labels import LABEL_UNITS, spanned_ranges
 from specgen.model import finetune
 from specgen.model.autoencoder import train_autoencoder
-from specgen.model.config import FINE_TUNE, TrainingConfig
-from specgen.model.emulator import MODELS, Emulator, EmulatorError, jsonable
+from specgen.model.config import FINE_TUNE, FactorisedConfig, TrainingConfig
+from specgen.model.emulator import (
+    AutoencoderEmulator,
+    Emulator,
+    EmulatorError,
+    jsonable,
+)
+from specgen.model.factorised import train_factorised
 from specgen.model.mapper import train_mapper
 from specgen.model.networks import predict_in_batches
 from specgen.model.scaling import Scaler
@@ -38,7 +44,7 @@ _BOOKKEEPING = {"complete", "n_committed", "n_stars_committed", "label_names", "
 
 def train_emulator(
     grid: Grid | str | os.PathLike,
-    config: TrainingConfig,
+    config: TrainingConfig | FactorisedConfig,
     *,
     test_grid: Grid | str | os.PathLike | None = None,
     fine_tune: bool = FINE_TUNE,
@@ -46,8 +52,12 @@ def train_emulator(
     progress: bool = True,
 ) -> Emulator:
     """Train on ``grid`` (a :class:`Grid` or a grid file), or on its first ``n_stars`` stars
-    (:meth:`Grid.first_stars`): the autoencoder on its spectra, then the mapper from its labels
-    to the encoder's latents, then, with ``fine_tune``, decoder∘mapper end to end.
+    (:meth:`Grid.first_stars`), the kind of generator that ``config`` configures:
+
+    * :class:`TrainingConfig`, the paper's kind: the autoencoder on its spectra, then the mapper from
+      its labels to the encoder's latents, then, with ``fine_tune``, decoder∘mapper end to end;
+    * :class:`FactorisedConfig`: :func:`specgen.model.factorised.train_factorised` (``fine_tune`` does
+      not apply: it is trained end to end on the flux).
 
     Rows of one star (:meth:`Grid.star_ids`) stay together on one side of the validation split.
     ``test_grid`` holds spectra never used in training nor for early stopping. The metrics of
@@ -65,32 +75,24 @@ def train_emulator(
     test, test_path = as_grid(test_grid, "evaluation") if test_grid is not None else (None, None)
     if test is not None and not np.array_equal(test.wavelength, grid.wavelength):
         raise ValueError("the test grid has another wavelength grid than the training grid")
-    label_scaler = Scaler.fit(grid.labels, config.label_scaling)
-    flux_scaler = Scaler.fit(grid.flux, config.flux_scaling)
-    x_flux, x_labels = flux_scaler.transform(grid.flux), label_scaler.transform(grid.labels)
     stars = grid.star_ids()  # the variants of one star stay on one side of every validation split
     _, val_rows = split_rows(len(grid), config.validation_split, config.seed, stars)  # as every stage splits
 
-    say(progress, f"autoencoder on {len(grid)} spectra × {grid.flux.shape[1]} pixels")
-    ae, ae_history = train_autoencoder(x_flux, config, groups=stars, progress=progress)
-    latent = predict_in_batches(predictor(ae.encoder), x_flux, config.latent, 4096)
-    say(progress, f"mapper from {len(grid.label_names)} labels to {config.latent} latents")
-    mapper, mapper_history = train_mapper(x_labels, latent, config, groups=stars, progress=progress)
-    ranges = spanned_ranges(grid.label_names, grid.labels)
-    emulator = Emulator(
-        ae.encoder, ae.decoder, mapper, label_scaler, flux_scaler, grid.label_names, ranges, grid.wavelength,
-        grid.flux.mean(axis=0),
-    )
-
+    if isinstance(config, FactorisedConfig):
+        say(progress, f"factorised generator on {len(grid)} spectra × {grid.flux.shape[1]} pixels")
+        emulator, history = train_factorised(grid, config, groups=stars, progress=progress)
+    else:
+        emulator, history = _train_two_stages(grid, config, stars, progress)
     emulator.provenance = _provenance(grid, grid_path, config, emulator, stars, np.unique(stars[val_rows]))
     grids = {"train": grid} | ({"validation": grid.subset(val_rows)} if val_rows.size else {})
     grids |= {"test": test} if test is not None else {}
     metrics = {split: evaluate(emulator, g) for split, g in grids.items()}
-    history = {"autoencoder": ae_history, "mapper": mapper_history}
-    if fine_tune:
+    fine_tuned = fine_tunes(config, fine_tune)
+    if fine_tuned:
         say(progress, "fine-tuning decoder∘mapper on the flux")
+        x_labels, x_flux = emulator.label_scaler.transform(grid.labels), emulator.flux_scaler.transform(grid.flux)
         history["fine_tune"] = finetune.fine_tune(
-            ae.decoder, mapper, x_labels, x_flux, config, groups=stars, progress=progress
+            emulator.decoder, emulator.mapper, x_labels, x_flux, config, groups=stars, progress=progress
         )
         # fine-tuning changed the decoder in place: measure everything again, as `specgen evaluate` would
         metrics = {split: evaluate(emulator, g) | {"before_fine_tune": metrics[split]} for split, g in grids.items()}
@@ -98,7 +100,7 @@ def train_emulator(
     emulator.provenance = {
         **emulator.provenance,
         "test_grid": None if test is None else {"path": test_path, "n_spectra": len(test)},
-        "fine_tuned": fine_tune,
+        "fine_tuned": fine_tuned,
         "metrics": metrics,
         "history": history,
         "training_seconds": round(time.perf_counter() - started, 1),
@@ -106,6 +108,30 @@ def train_emulator(
     }
     say(progress, _metrics_line(metrics))
     return emulator
+
+
+def fine_tunes(config: TrainingConfig | FactorisedConfig, fine_tune: bool) -> bool:
+    """Whether a run with ``config`` fine-tunes when asked to: only the paper's kind has two stages."""
+    return fine_tune and isinstance(config, TrainingConfig)
+
+
+def _train_two_stages(
+    grid: Grid, config: TrainingConfig, stars: np.ndarray, progress: bool
+) -> tuple[AutoencoderEmulator, dict]:
+    """The paper's two stages (Sec. 2.2–2.3): the autoencoder, then the mapper to its latents."""
+    label_scaler = Scaler.fit(grid.labels, config.label_scaling)
+    flux_scaler = Scaler.fit(grid.flux, config.flux_scaling)
+    x_flux, x_labels = flux_scaler.transform(grid.flux), label_scaler.transform(grid.labels)
+    say(progress, f"autoencoder on {len(grid)} spectra × {grid.flux.shape[1]} pixels")
+    ae, ae_history = train_autoencoder(x_flux, config, groups=stars, progress=progress)
+    latent = predict_in_batches(predictor(ae.encoder), x_flux, config.latent, 4096)
+    say(progress, f"mapper from {len(grid.label_names)} labels to {config.latent} latents")
+    mapper, mapper_history = train_mapper(x_labels, latent, config, groups=stars, progress=progress)
+    emulator = AutoencoderEmulator(
+        ae.encoder, ae.decoder, mapper, label_scaler, flux_scaler, grid.label_names,
+        spanned_ranges(grid.label_names, grid.labels), grid.wavelength, grid.flux.mean(axis=0),
+    )
+    return emulator, {"autoencoder": ae_history, "mapper": mapper_history}
 
 
 def validation_subset(emulator: Emulator, grid: Grid) -> Grid:
@@ -124,7 +150,7 @@ def validation_subset(emulator: Emulator, grid: Grid) -> Grid:
 def _provenance(
     grid: Grid,
     grid_path: str | None,
-    config: TrainingConfig,
+    config: TrainingConfig | FactorisedConfig,
     emulator: Emulator,
     stars: np.ndarray,
     validation_stars: np.ndarray,
@@ -154,14 +180,15 @@ def _provenance(
         },
         "config": asdict(config),
         "seed": config.seed,
-        "parameters": {name: getattr(emulator, name).count_params() for name in MODELS},
+        "kind": emulator.kind,
+        "parameters": {name: getattr(emulator, name).count_params() for name in emulator.networks},
     }
 
 
 def _metrics_line(metrics: dict) -> str:
     parts = [
-        f"{split}: autoencoder MAE {m['ae_mae']:.2e}, generator MAE {m['gen_mae']:.2e}, "
-        f"mean spectrum {m['mean_spectrum_mae']:.2e}"
+        f"{split}: " + (f"autoencoder MAE {m['ae_mae']:.2e}, " if m["ae_mae"] is not None else "")
+        + f"generator MAE {m['gen_mae']:.2e}, mean spectrum {m['mean_spectrum_mae']:.2e}"
         for split, m in metrics.items()
     ]
     return "; ".join(parts)
@@ -170,7 +197,7 @@ def _metrics_line(metrics: dict) -> str:
 def fit_or_load(
     grid_path: str | os.PathLike,
     model_dir: str | os.PathLike,
-    config: TrainingConfig,
+    config: TrainingConfig | FactorisedConfig,
     *,
     test_grid: str | os.PathLike | None = None,
     fine_tune: bool = FINE_TUNE,
@@ -192,7 +219,7 @@ def fit_or_load(
             and "validation_stars" in trained_on  # models trained before it was recorded are retrained once
         )
         if same_grid and saved.provenance.get("config") == _jsonable_tree(asdict(config)) and (
-            saved.provenance.get("fine_tuned") == fine_tune
+            saved.provenance.get("fine_tuned") == fine_tunes(config, fine_tune)
         ):
             say(progress, f"reusing the emulator in {model_dir}")
             return saved

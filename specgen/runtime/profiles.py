@@ -25,6 +25,7 @@ class Profile:
     workers: int = 2
     recipe: str = "small_grid"  # TrainingConfig.for_profile and EstimatorConfig.for_profile: "paper" or "small_grid"
     max_epochs: int = 400
+    factorised_max_epochs: int = 3000  # FactorisedConfig.for_profile
     estimator_max_epochs: int | None = None  # None: max_epochs
     estimator_batch_size: int | None = None  # None: the recipe's
 
@@ -45,7 +46,7 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     p.name: p
     for p in (
-        Profile("ci", train_stars=12, test_stars=4, variants=4, max_epochs=60),
+        Profile("ci", train_stars=12, test_stars=4, variants=4, max_epochs=60, factorised_max_epochs=300),
         # Seven Tab. 4 networks of 12.6 M weights each: on 2 cores, batches of 256 run an epoch of the
         # demo grid 4× faster than 64, and 60 epochs keep chapter 05 to minutes.
         Profile(

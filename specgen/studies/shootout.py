@@ -1,4 +1,4 @@
-"""Emulator shoot-out: five ways from labels to spectra, trained on one grid and measured on another.
+"""Emulator shoot-out: six ways from labels to spectra, trained on one grid and measured on another.
 
 =======================  ========================================================================================
 :class:`TwoStage`        the paper's autoencoder + mapper (:meth:`specgen.model.train.train_emulator`)
@@ -6,11 +6,13 @@
 :class:`PCAMapper`       PCA with as many components as the latent space + the same Tab. 3 mapper
 :class:`Payne`           a direct labels → flux MLP in the style of The Payne (Ting et al. 2019)
 :class:`ConditionalVAE`  encoder(flux, labels) → latent, decoder(latent, labels) → flux (Gebran & Bentley 2025)
+:class:`Factorised`      intrinsic labels → spectrum at R_max, then v sin i and R as physics (:mod:`specgen.model.factorised`)
 :class:`MeanSpectrum`    the mean training spectrum for every star: the baseline every emulator must beat
 =======================  ========================================================================================
 
 Every contestant trains with one :class:`specgen.model.config.TrainingConfig`: its flux and label
-scalings and its schedule (batch size, early stopping, learning-rate decay, epoch cap, seed).
+scalings and its schedule (batch size, early stopping, learning-rate decay, epoch cap, seed), except
+:class:`Factorised`, which keeps its own :class:`~specgen.model.config.FactorisedConfig` with the shared seed.
 
     result = run_shootout(read_grid("data/ci/train.h5"), read_grid("data/ci/test.h5"), config)
     result.table     # one row per contestant: flux errors, training seconds, spectra per second, ...
@@ -32,8 +34,9 @@ from sklearn.decomposition import PCA
 
 from specgen.grid import Grid, as_grid
 from specgen.labels import LabelRange, spanned_ranges
-from specgen.model.config import TrainingConfig
-from specgen.model.emulator import Emulator
+from specgen.model.config import FactorisedConfig, TrainingConfig
+from specgen.model.emulator import AutoencoderEmulator
+from specgen.model.factorised import train_factorised
 from specgen.model.finetune import fine_tune
 from specgen.model.mapper import train_mapper
 from specgen.model.metrics import bootstrap_over_stars, generation_metrics
@@ -160,7 +163,7 @@ class FineTuned(NetworkContestant):
         base = self.base.emulator
         decoder, mapper = _copy(base.decoder), _copy(base.mapper)
         history = fine_tune(decoder, mapper, x_labels, x_flux, config, groups=train.star_ids(), progress=progress)
-        self.emulator = Emulator(
+        self.emulator = AutoencoderEmulator(
             base.encoder, decoder, mapper, base.label_scaler, base.flux_scaler, base.label_names, base.label_ranges,
             base.wavelength, base.mean_flux, {**base.provenance, "fine_tuned": True},
         )
@@ -243,6 +246,26 @@ class ConditionalVAE(NetworkContestant):
         return generator, len(history["loss"])
 
 
+class Factorised(Contestant):
+    """:func:`~specgen.model.factorised.train_factorised` with ``config`` (None: :class:`FactorisedConfig`'s
+    defaults), its seed the shoot-out's and its epochs capped at ``max_epochs`` when given; the trained
+    :class:`~specgen.model.factorised.FactorisedEmulator` is ``emulator``."""
+
+    name = "factorised"
+
+    def __init__(self, config: FactorisedConfig | None = None, max_epochs: int | None = None) -> None:
+        super().__init__(max_epochs)
+        self.config = config or FactorisedConfig()
+
+    def _fit(self, train, config, progress):
+        own = replace(self.config, seed=config.seed, max_epochs=self.max_epochs or self.config.max_epochs)
+        self.emulator, history = train_factorised(train, own, groups=train.star_ids(), progress=progress)
+        self.epochs, self.n_parameters = len(history["loss"]), self.emulator.intrinsic.count_params()
+
+    def generate(self, labels: np.ndarray, *, batch_size: int = 4096) -> np.ndarray:
+        return self.emulator.generate(labels, batch_size=batch_size, allow_extrapolation=True)
+
+
 class MeanSpectrum(Contestant):
     """The mean training spectrum for every star (:func:`specgen.model.metrics.mean_spectrum_baseline`)."""
 
@@ -257,7 +280,7 @@ class MeanSpectrum(Contestant):
 
 
 def default_contestants(**options) -> list[Contestant]:
-    """The five contestants, :class:`FineTuned` reusing the :class:`TwoStage` training; ``options``
+    """The six contestants, :class:`FineTuned` reusing the :class:`TwoStage` training; ``options``
     maps a class name to its constructor's keywords, e.g. ``Payne={"hidden": (64, 64), "max_epochs": 100}``."""
     two_stage = TwoStage(**options.get("TwoStage", {}))
     return [
@@ -266,6 +289,7 @@ def default_contestants(**options) -> list[Contestant]:
         PCAMapper(**options.get("PCAMapper", {})),
         Payne(**options.get("Payne", {})),
         ConditionalVAE(**options.get("ConditionalVAE", {})),
+        Factorised(**options.get("Factorised", {})),
     ]
 
 

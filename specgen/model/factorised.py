@@ -1,0 +1,187 @@
+"""The factorised generator: a network of the intrinsic labels, then v sin i and R as exact physics.
+
+Rotation and the instrument are convolutions, known exactly; only (Teff, log g, [M/H], ξt) need
+learning. :func:`build_intrinsic_network` maps those four labels to the spectrum at the grid's
+highest resolving power R_max, on a grid uniform in ln λ padded for the widest kernels
+(:func:`intrinsic_wavelength`); :class:`~specgen.model.broadening.Broadening` then applies each
+row's own v sin i and the remaining instrumental Gaussian, and resamples onto the grid's pixels.
+
+:func:`train_factorised` trains the network through that layer against the grid's broadened rows,
+so it needs no intrinsic spectra and no star ids: any grid whose broadening follows the same
+convention (rotation with linear limb darkening, then a Gaussian of FWHM λ/R) will do, such as
+SYNSPEC + ROTIN grids with each star once at its own v sin i and R.
+
+    emulator = train_emulator("data/demo/train.h5", FactorisedConfig())
+    emulator.generate(teff=5777, logg=4.44, vsini=2, m_h=0, xi_t=1, resolution=11500)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from specgen.constants import C_KMS
+from specgen.grid import Grid, GridError
+from specgen.labels import check_labels, label_array, spanned_ranges
+from specgen.model.broadening import Broadening
+from specgen.model.config import FactorisedConfig
+from specgen.model.emulator import Emulator, EmulatorError
+from specgen.model.networks import dense_stack, predict_in_batches
+from specgen.model.scaling import Scaler
+from specgen.model.schedule import History, fit_with_early_stopping
+from specgen.synth.broaden import FWHM_TO_SIGMA
+
+#: The labels the network sees, and those the broadening layer applies.
+INTRINSIC_LABELS = ("teff", "logg", "m_h", "xi_t")
+BROADENING_LABELS = ("vsini", "resolution")
+
+_GAUSSIAN_REACH = 5.0  # the instrumental kernel is cut at 5σ, as in synth.broaden
+_MIN_SPREAD = 1e-3  # continuum units: a point flat in every training spectrum can still move
+
+
+def intrinsic_wavelength(target: np.ndarray, step_kms: float, vsini_max: float, resolution_min: float) -> np.ndarray:
+    """Wavelengths (Å), uniform in ln λ at ``step_kms``, covering ``target`` padded on each side by the
+    widest rotation (``vsini_max``, km/s) and instrumental Gaussian (``resolution_min``) plus two steps,
+    so that the broadened flux is exact up to the first and last pixel of ``target``."""
+    pad = vsini_max + _GAUSSIAN_REACH * FWHM_TO_SIGMA * C_KMS / resolution_min + 2 * step_kms  # km/s
+    start, span = math.log(target[0]) - pad / C_KMS, math.log(target[-1] / target[0]) + 2 * pad / C_KMS
+    return np.exp(start + np.arange(math.ceil(span * C_KMS / step_kms) + 1) * step_kms / C_KMS)
+
+
+@keras.saving.register_keras_serializable(package="specgen")
+class PixelScaling(layers.Layer):
+    """``x · scale + offset`` per output point, both fixed (non-trainable weights, saved with the model)."""
+
+    def build(self, input_shape):
+        self.scale = self.add_weight(shape=input_shape[1:], initializer="ones", trainable=False, name="scale")
+        self.offset = self.add_weight(shape=input_shape[1:], initializer="zeros", trainable=False, name="offset")
+
+    def call(self, x):
+        return x * self.scale + self.offset
+
+
+def build_intrinsic_network(
+    offset: np.ndarray, scale: np.ndarray, hidden: Sequence[int], activation: str
+) -> keras.Model:
+    """The four scaled intrinsic labels → ``hidden`` dense layers → a linear layer of ``offset.size``
+    outputs, each times ``scale`` plus ``offset``: the network starts near ``offset`` (the mean training
+    spectrum), and each point moves in units of its own spread, as standardised flux does."""
+    inputs = keras.Input((len(INTRINSIC_LABELS),), name="intrinsic_labels")
+    x = layers.Dense(offset.size, name="standardised_spectrum")(dense_stack(inputs, hidden, activation))
+    scaling = PixelScaling(name="intrinsic_spectrum")
+    model = keras.Model(inputs, scaling(x), name="intrinsic")
+    scaling.set_weights([np.asarray(scale, np.float32), np.asarray(offset, np.float32)])
+    return model
+
+
+class FactorisedEmulator(Emulator):
+    """The intrinsic network followed by the broadening layer, behind the :class:`Emulator` API.
+
+    ``intrinsic`` maps the scaled intrinsic labels to the flux on ``intrinsic_wavelength`` (Å), already
+    at ``pre_resolution``; ``epsilon``, ``vsini_max`` (km/s) and ``resolution_min`` set the layer (see
+    :class:`~specgen.model.broadening.Broadening`). The other arguments are :class:`Emulator`'s; the
+    labels must include :data:`INTRINSIC_LABELS` and :data:`BROADENING_LABELS`.
+    """
+
+    kind = "factorised"
+    networks = ("intrinsic",)
+    extra_arrays = ("intrinsic_wavelength",)
+
+    def __init__(
+        self,
+        intrinsic: keras.Model,
+        *args,
+        intrinsic_wavelength: np.ndarray,
+        epsilon: float,
+        pre_resolution: float,
+        vsini_max: float,
+        resolution_min: float,
+        **kwargs,
+    ):
+        self.intrinsic = intrinsic
+        self.intrinsic_wavelength = np.asarray(intrinsic_wavelength, dtype=np.float64)
+        self._settings = dict(
+            epsilon=float(epsilon),
+            pre_resolution=float(pre_resolution),
+            vsini_max=float(vsini_max),
+            resolution_min=float(resolution_min),
+        )
+        super().__init__(*args, **kwargs)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return dict(self._settings)
+
+    def _part_shapes(self) -> dict[str, tuple[int, int]]:
+        missing = [name for name in (*INTRINSIC_LABELS, *BROADENING_LABELS) if name not in self.label_names]
+        if missing:
+            raise EmulatorError(f"a factorised emulator needs the labels {missing}; it has {list(self.label_names)}")
+        return {
+            "intrinsic input": (self.intrinsic.inputs[0].shape[1], len(INTRINSIC_LABELS)),
+            "intrinsic output": (self.intrinsic.outputs[0].shape[1], self.intrinsic_wavelength.size),
+        }
+
+    def _build_generator(self) -> keras.Model:
+        """Scaled labels → the intrinsic network on the intrinsic labels → the broadening layer at the
+        physical v sin i and R, unscaled inside the graph so that a fit differentiates through them."""
+        self.broadening = Broadening(self.intrinsic_wavelength, self.wavelength, **self._settings)
+        names, offset, scale = self.label_names, self.label_scaler.offset, self.label_scaler.scale
+        inputs = keras.Input((len(names),), name="labels")
+
+        def physical(name: str):
+            j = names.index(name)
+            return inputs[:, j] * float(scale[j]) + float(offset[j])
+
+        intrinsic = self.intrinsic(ops.take(inputs, self._intrinsic_columns, axis=1))
+        outputs = self.broadening(intrinsic, physical("vsini"), physical("resolution"))
+        return keras.Model(inputs, outputs, name="generator")
+
+    @property
+    def _intrinsic_columns(self) -> list[int]:
+        return [self.label_names.index(name) for name in INTRINSIC_LABELS]
+
+    def intrinsic_spectra(self, labels: Any, *, batch_size: int = 4096) -> np.ndarray:
+        """Flux ``(n, len(intrinsic_wavelength))`` at ``pre_resolution`` without rotation, for labels given
+        as to :meth:`generate` (the broadening labels are ignored): what the network learnt."""
+        table = check_labels(label_array(labels, self.label_names)[0], self.label_names, ranges=None)
+        x = self.label_scaler.transform(table)[:, self._intrinsic_columns]
+        return predict_in_batches(self._predict["intrinsic"], x, self.intrinsic_wavelength.size, batch_size)
+
+
+def train_factorised(
+    grid: Grid, config: FactorisedConfig, *, groups: np.ndarray | None, progress: bool
+) -> tuple[FactorisedEmulator, History]:
+    """A :class:`FactorisedEmulator` trained on the broadened rows of ``grid`` through the broadening
+    layer, the rows of one star (``groups``) on one side of the early-stopping split."""
+    missing = [name for name in (*INTRINSIC_LABELS, *BROADENING_LABELS) if name not in grid.label_names]
+    if missing:
+        raise GridError(f"the factorised kind needs the labels {missing}; the grid has {list(grid.label_names)}")
+    ranges = spanned_ranges(grid.label_names, grid.labels)
+    vsini_max, resolution = max(ranges["vsini"].high, 1.0), ranges["resolution"]
+    wavelength = intrinsic_wavelength(grid.wavelength, config.step_kms, vsini_max, resolution.low)
+    keras.utils.set_random_seed(config.seed)
+    n_pix = grid.wavelength.size
+    mean, spread = (np.interp(wavelength, grid.wavelength, f(grid.flux, axis=0)) for f in (np.mean, np.std))
+    emulator = FactorisedEmulator(
+        build_intrinsic_network(mean, np.maximum(spread, _MIN_SPREAD), config.hidden, config.activation),
+        Scaler.fit(grid.labels, config.label_scaling),
+        Scaler(np.zeros(n_pix), np.ones(n_pix)),  # the flux as it is
+        grid.label_names,
+        ranges,
+        grid.wavelength,
+        grid.flux.mean(axis=0),
+        intrinsic_wavelength=wavelength,
+        epsilon=config.epsilon,
+        pre_resolution=resolution.high,
+        vsini_max=vsini_max,
+        resolution_min=resolution.low,
+    )
+    x = emulator.label_scaler.transform(grid.labels)
+    history = fit_with_early_stopping(
+        emulator._generator, x, grid.flux, config, config.optimizer, groups=groups, progress=progress
+    )
+    return emulator, history
