@@ -47,24 +47,22 @@ def reconstruction_beside_paper(ours: Mapping[str, float], n_train: int, profile
 
 
 def generation_beside_peers(
-    fine_tuned: Mapping[str, float],
-    two_stage: Mapping[str, float],
+    ours: Mapping[str, Mapping[str, float]],
     baseline: float,
     n_train: int,
     profile: str,
 ) -> pd.DataFrame:
     """Generators' test errors (continuum units) in two columns, ``MAE`` and ``median |ΔF|`` (NaN where
-    not reported), indexed by ``model``: ours before fine-tuning (``two_stage``: the recorded test
-    metrics ``gen_mae`` and ``gen_median_abs``) and after (``fine_tuned``:
-    :func:`specgen.model.metrics.generation_metrics`, ``mae`` and ``median_abs``), both trained on
-    ``n_train`` spectra at ``profile``; the mean training spectrum's MAE ``baseline``; the peers'
-    generators (:data:`specgen.constants.PEER_GENERATORS`) and the disagreement of two
+    not reported), indexed by ``model``: each of ``ours`` (a name such as "two-stage" or "factorised"
+    → its test metrics of :func:`specgen.model.evaluate.evaluate`, ``gen_mae`` and ``gen_median_abs``),
+    trained on ``n_train`` spectra at ``profile``; the mean training spectrum's MAE ``baseline``; the
+    peers' generators (:data:`specgen.constants.PEER_GENERATORS`) and the disagreement of two
     radiative-transfer codes (:data:`specgen.constants.RT_CODE_DISAGREEMENT`). Generation beside
     generation only: the paper reports no generation error (its autoencoder's reconstruction is
     compared with ours by :func:`reconstruction_beside_paper`)."""
     rows = [
-        (f"this book, two-stage ({profile}, {n_train:,} spectra)", two_stage["gen_mae"], two_stage["gen_median_abs"]),
-        (f"this book, fine-tuned ({profile}, {n_train:,} spectra)", fine_tuned["mae"], fine_tuned["median_abs"]),
+        *((f"this book, {name} ({profile}, {n_train:,} spectra)", m["gen_mae"], m["gen_median_abs"])
+          for name, m in ours.items()),
         ("mean training spectrum (trivial baseline)", baseline, np.nan),
         *((name, peer.get("mae", np.nan), peer.get("median_abs", np.nan)) for name, peer in PEER_GENERATORS.items()),
         ("SME vs SYNSPEC, same atmosphere and lines", RT_CODE_DISAGREEMENT, np.nan),

@@ -41,10 +41,11 @@ def test_reconstruction_beside_paper_puts_ours_in_the_first_column():
 
 
 def test_generation_beside_peers_reads_each_metric_from_its_own_source():
-    fine = {"mae": 3e-3, "median_abs": 1e-3, "p99_abs": 5e-2}
-    two_stage = {"gen_mae": 4e-3, "gen_median_abs": 2e-3, "mae": 9.0, "median_abs": 9.0}  # mae: not the generator's
-    table = generation_beside_peers(fine, two_stage, 0.05, 480, "ci")
+    two_stage = {"gen_mae": 4e-3, "gen_median_abs": 2e-3, "ae_mae": 9.0, "mae": 9.0}  # ae_mae, mae: not the generator's
+    fine = {"gen_mae": 3e-3, "gen_median_abs": 1e-3, "gen_p99_abs": 5e-2}
+    table = generation_beside_peers({"two-stage": two_stage, "fine-tuned": fine}, 0.05, 480, "ci")
     assert list(table.columns) == ["MAE", "median |ΔF|"] and table.index.name == "model"
+    assert list(table.index[:2]) == ["this book, two-stage (ci, 480 spectra)", "this book, fine-tuned (ci, 480 spectra)"]
     assert tuple(table.loc["this book, two-stage (ci, 480 spectra)"]) == (4e-3, 2e-3)
     assert tuple(table.loc["this book, fine-tuned (ci, 480 spectra)"]) == (3e-3, 1e-3)
     baseline = table.loc["mean training spectrum (trivial baseline)"]
