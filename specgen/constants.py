@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 #: specgen's version, carried by the provenance of every file it writes (pyproject.toml says the same).
-VERSION = "0.1.0"
+VERSION = "0.2.0"
 
 #: Speed of light in vacuum, km/s (exact, SI definition).
 C_KMS = 299_792.458

@@ -18,7 +18,7 @@ STAGES = (
     ("specgen.validate",),
     ("specgen.fit",),
     ("specgen.studies",),
-    ("specgen.plots", "specgen.tables"),
+    ("specgen.plots", "specgen.tables", "specgen.card"),
     ("specgen.cli", "specgen.provenance", "specgen"),
 )
 

@@ -28,6 +28,7 @@ Importing this module turns off TensorFloat-32 matrix products on GPUs for the w
 from __future__ import annotations
 
 import importlib
+import importlib.resources
 import json
 import os
 import shutil
@@ -51,6 +52,21 @@ from specgen.runtime.backend import predictor, use_exact_float32
 use_exact_float32()  # the same spectra on CPUs and GPUs (tests/test_parity.py)
 
 FORMAT_VERSION = 1
+
+
+#: What :meth:`Emulator.load` reads as the generator shipped inside the package (its model card beside it).
+PRETRAINED = "pretrained"
+
+
+def pretrained_dir() -> Path:
+    """The directory of the generator shipped with specgen, ``specgen/data/pretrained/``."""
+    return Path(str(importlib.resources.files("specgen") / "data" / PRETRAINED))
+
+
+def saved_path(path: str | os.PathLike) -> Path:
+    """The directory :meth:`Emulator.load` reads for ``path``: ``"pretrained"``, where no such directory
+    exists here, is the generator shipped with specgen (:func:`pretrained_dir`)."""
+    return pretrained_dir() if str(path) == PRETRAINED and not Path(path).exists() else Path(path)
 
 
 #: The class of each kind of emulator (module:name), imported when a saved one of that kind is loaded.
@@ -242,9 +258,16 @@ class Emulator(ABC):
         return path
 
     @classmethod
+    def pretrained(cls) -> Emulator:
+        """The generator shipped with specgen: no database, no training. Its domain, accuracy and limits
+        are in its model card, ``MODEL_CARD.md`` beside it (:func:`pretrained_dir`)."""
+        return cls.load(pretrained_dir())
+
+    @classmethod
     def load(cls, path: str | os.PathLike) -> Emulator:
-        """Read an emulator written by :meth:`save`, of whichever kind; errors name the missing or broken file."""
-        path = Path(path)
+        """Read an emulator written by :meth:`save`, of whichever kind; errors name the missing or broken file.
+        ``"pretrained"``, where no such directory exists here, is the generator shipped with specgen."""
+        path = saved_path(path)
         if not path.is_dir():
             raise FileNotFoundError(f"no saved emulator at {path} (a directory written by Emulator.save)")
         if not (path / "emulator.json").exists():
@@ -372,4 +395,4 @@ def as_emulator(emulator: Emulator | str | os.PathLike) -> tuple[Emulator, str |
     saved one: what every function taking "an emulator or its directory" calls."""
     if isinstance(emulator, Emulator):
         return emulator, None
-    return Emulator.load(emulator), str(Path(emulator).resolve())
+    return Emulator.load(emulator), str(saved_path(emulator).resolve())

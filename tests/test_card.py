@@ -1,0 +1,41 @@
+"""A model card states what was measured: the same numbers as evaluate and Tab. 5, with the domain it refuses."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from specgen.card import measure_card, write_card
+from specgen.grid import read_grid
+from specgen.model.evaluate import evaluate
+from specgen.validate.estimator import EstimatorConfig
+
+CI = Path(__file__).resolve().parents[1] / "data" / "ci"
+TINY = EstimatorConfig(n_components=5, hidden=(16,), per_label=False, max_epochs=5)
+
+
+@pytest.fixture(scope="module")
+def card(ci_emulator):
+    return measure_card(ci_emulator, CI / "train.h5", CI / "test.h5", TINY, speed_batch=64)
+
+
+def test_the_card_quotes_the_test_grid_as_evaluate_measures_it(card, ci_emulator):
+    test = read_grid(CI / "test.h5")
+    metrics = evaluate(ci_emulator, test)
+    assert card["test"]["gen_mae"] == metrics["gen_mae"] and card["test"]["gen_p99_abs"] == metrics["gen_p99_abs"]
+    assert card["test"]["n_spectra"] == 16 and card["test"]["n_stars"] == 4  # independent stars, not rows
+    assert card["domain"]["teff"][:2] == [ci_emulator.label_ranges["teff"].low, ci_emulator.label_ranges["teff"].high]
+    per_spectrum = np.abs(ci_emulator.generate_like(test) - test.flux).mean(axis=1)
+    bins = card["test"]["mae_by_label"]["teff"]
+    counted = [m for m in bins["mae"] if m is not None]
+    assert min(counted) >= per_spectrum.min() - 1e-7 and max(counted) <= per_spectrum.max() + 1e-7
+    assert set(card["tab5"]) - {"train_grid"} == set(test.label_names)
+    assert all(row["ratio_low"] <= row["ratio"] <= row["ratio_high"] for k, row in card["tab5"].items() if k != "train_grid")
+
+
+def test_the_card_files_hold_the_numbers(card, tmp_path):
+    markdown = write_card(card, tmp_path).read_text()
+    assert f"MAE {card['test']['gen_mae']:.2e}" in markdown and "4 independent stars" in markdown
+    assert json.loads((tmp_path / "card.json").read_text())["test"]["gen_mae"] == card["test"]["gen_mae"]
+    assert "nan" not in markdown.lower().replace("nanometre", "")
