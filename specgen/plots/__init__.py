@@ -35,7 +35,7 @@ from specgen.plots.generation import (
 )
 from specgen.plots.mapper import latent_agreement
 from specgen.plots.real_stars import chi2_landscapes, observed_fit
-from specgen.plots.scaling import learning_curves
+from specgen.plots.scaling import accuracy_against_stars, learning_curves
 from specgen.plots.style import RVS_LINES, label_text
 from specgen.plots.validation import (
     RECOVERY_STYLES,
@@ -52,6 +52,7 @@ __all__ = [
     "RVS_LINES",
     "SET_COLOURS",
     "SHOOTOUT_BASELINE",
+    "accuracy_against_stars",
     "accuracy_by_label",
     "broadening_check",
     "chi2_landscapes",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
@@ -24,6 +25,24 @@ def learning_curves(curve, law=None, target: float | None = None) -> Figure:
     if target is not None:
         ax.axhline(target, c="tab:red", lw=0.8, label=f"SME vs SYNSPEC, {target:.1e}")
     ax.set(xscale="log", yscale="log", xlabel="training spectra", ylabel="mean |generated − true| (test)")
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.legend(fontsize=8)
+    return fig
+
+
+def accuracy_against_stars(curves, target: float | None = None) -> Figure:
+    """Test MAE against the number of radiative-transfer stars trained on, one line per kind of generator
+    (``curves[name]`` has columns ``n_train_stars`` and ``gen_mae``), with the mean spectrum and a
+    target MAE, log–log: what each radiative-transfer run is worth to each kind."""
+    fig, ax = plt.subplots(figsize=(6.5, 4), layout="constrained")
+    for name, rows in curves.items():
+        rows = rows.sort_values("n_train_stars")
+        ax.plot(rows["n_train_stars"], rows["gen_mae"], "o-", label=name)
+    baseline = pd.concat(list(curves.values())).dropna(subset=["mean_spectrum_mae"]).sort_values("n_train_stars")
+    ax.plot(baseline["n_train_stars"], baseline["mean_spectrum_mae"], "x", c="0.5", label="mean spectrum")
+    if target is not None:
+        ax.axhline(target, c="tab:red", lw=0.8, label=f"SME vs SYNSPEC, {target:.1e}")
+    ax.set(xscale="log", yscale="log", xlabel="radiative-transfer stars", ylabel="mean |generated − true| (test)")
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.legend(fontsize=8)
     return fig

@@ -214,12 +214,14 @@ def generator_point(provenance: Mapping[str, Any], name: str) -> dict[str, Any]:
     """A generator trained outside a sweep as a point of it, for
     :func:`specgen.studies.learning_curve.learning_curve`: the test and validation metrics of its
     ``provenance`` (``gen_mae``, ``val_gen_mae``, ... in continuum units) with its ``point`` ``name``,
-    ``latent`` size and training grid's ``n_train_spectra`` and ``n_train_stars``."""
+    ``kind``, ``latent`` size (None for a kind without one) and training grid's ``n_train_spectra`` and
+    ``n_train_stars``."""
     grid, metrics = provenance["training_grid"], provenance["metrics"]
     validation = {f"val_{key}": value for key, value in metrics.get("validation", {}).items()}
     return metrics["test"] | validation | {
         "point": name,
-        "latent": provenance["config"]["latent"],
+        "kind": provenance.get("kind", "paper"),
+        "latent": provenance["config"].get("latent"),
         "n_train_spectra": grid["n_spectra"],
         "n_train_stars": grid["n_stars"],
     }
