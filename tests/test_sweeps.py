@@ -115,8 +115,10 @@ def test_generator_point_is_a_learning_curve_row_of_its_provenance():
         "training_grid": {"n_spectra": 120, "n_stars": 12, "path": "train.h5"},
     }
     row = generator_point(provenance, "chapter 2")
-    assert row == provenance["metrics"]["test"] | {"point": "chapter 2", "latent": 10, "n_train_spectra": 120,
-                                                   "n_train_stars": 12}
+    assert row == provenance["metrics"]["test"] | {"point": "chapter 2", "kind": "paper", "latent": 10,
+                                                   "n_train_spectra": 120, "n_train_stars": 12}
+    factorised = generator_point({**provenance, "kind": "factorised", "config": {"hidden": [300, 300]}}, "chapter 4")
+    assert factorised["kind"] == "factorised" and factorised["latent"] is None  # a kind without a latent space
     report = pd.DataFrame([{"point": "n_stars=6", "state": "done", "n_stars": 6, "ci.gen_mae": 5e-3,
                             "ci.n_train_spectra": 60, "ci.n_train_stars": 6}])
     curve = learning_curve(report, "ci", row).set_index("point")
