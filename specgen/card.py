@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from specgen.constants import PAPER, VERSION
-from specgen.grid import Grid, as_grid
+from specgen.grid import Grid, as_grid, write_grid
 from specgen.labels import LABEL_UNITS
 from specgen.model.emulator import Emulator, as_emulator
 from specgen.model.evaluate import evaluate
@@ -25,6 +25,9 @@ from specgen.runtime.backend import device_name
 from specgen.runtime.timing import generation_seconds
 from specgen.validate.estimator import EstimatorConfig
 from specgen.validate.tab5 import validate
+
+#: The radiative-transfer spectra shipped beside a carded model, in ``reference/``.
+REFERENCE_NAME = "rt_spectra.h5"
 
 #: What the card says of every generator trained on specgen's own database (grid attributes add the versions).
 PHYSICS = (
@@ -52,13 +55,15 @@ def measure_card(
     estimator_config: EstimatorConfig = EstimatorConfig.small_grid(),
     *,
     speed_batch: int = 4096,
+    n_reference: int = 8,
 ) -> dict[str, Any]:
     """The numbers of a model card, as a JSON-able dict: ``domain`` (label → [low, high], unit),
     ``training`` (spectra, stars, code versions, line list, seeds), ``test`` (the metrics of
     :func:`~specgen.model.evaluate.evaluate`, the number of independent test stars, and the MAE per
     spectrum in four bins of each label), ``tab5`` (ratios and their 68% intervals over test stars,
     :meth:`~specgen.validate.tab5.Validation.intervals`), ``speed`` (µs per spectrum at ``speed_batch``,
-    on the device named) and provenance."""
+    on the device named), ``reference`` (the test rows of the first ``n_reference`` stars and their MAE:
+    the spectra :func:`write_card` ships beside the model, to check it on any install) and provenance."""
     emulator, model_path = as_emulator(emulator)
     (train, train_path), (test, test_path) = as_grid(train, "training"), as_grid(test, "evaluation")
     metrics = evaluate(emulator, test)
@@ -68,7 +73,9 @@ def measure_card(
         binned = binned_residual(test.label(name), per_spectrum, bins=4)
         means = [m if np.isfinite(m) else None for m in binned.mean.tolist()]  # None: no test star in the bin
         by_label[name] = {"edges": binned.edges.tolist(), "mae": means}
-    intervals = validate(emulator, train, test, estimator_config).intervals()
+    reference = np.flatnonzero(np.isin(test.star_ids(), np.unique(test.star_ids())[:n_reference]))
+    validation = validate(emulator, train, test, estimator_config)
+    intervals = validation.intervals()
     units = emulator.provenance.get("label_units", {})
     trained = emulator.provenance.get("training_grid", {})
     attrs = trained.get("attrs", {})
@@ -101,12 +108,17 @@ def measure_card(
             **{k: metrics[k] for k in ("gen_mae", "gen_median_abs", "gen_p99_abs", "gen_max_abs", "mean_spectrum_mae")},
             "mae_by_label": by_label,
         },
-        "tab5": {"train_grid": train_path, **json.loads(intervals.to_json(orient="index"))},
+        "tab5": {
+            "train_grid": train_path,
+            "estimator": f"PCA({estimator_config.n_components}) + networks, {validation.estimator.mode}",
+            **json.loads(intervals.to_json(orient="index")),
+        },
         "speed": {
             "batch": speed_batch,
             "microseconds_per_spectrum": 1e6 * generation_seconds(emulator, speed_batch) / speed_batch,
             "device": device_name(),
         },
+        "reference": {"rows": reference.tolist(), "mae": float(per_spectrum[reference].mean())},
         "physics": PHYSICS,
         "limits": list(LIMITS),
     }
@@ -121,7 +133,7 @@ def card_markdown(card: dict[str, Any]) -> str:
         + " |"
         for n, b in test["mae_by_label"].items()
     )
-    tab5 = {k: v for k, v in card["tab5"].items() if k != "train_grid"}
+    tab5 = {k: v for k, v in card["tab5"].items() if k not in ("train_grid", "estimator")}
     ratios = "\n".join(
         f"| {n} | {r['ratio']:.2f} | {r['ratio_low']:.2f}–{r['ratio_high']:.2f} | {r['n_stars']} |" for n, r in tab5.items()
     )
@@ -155,12 +167,15 @@ Code: {training['code']}; {versions}. Lines: {training['linelist']}. Atmospheres
 {by_label}
 
 ## Tab. 5 of Gebran (2024): labels recovered by PCA(15) + networks
-RMSE(generated) / RMSE(radiative transfer) on the test stars, the estimator fitted on the training grid; 68% intervals
-from a bootstrap over test stars. Near 1: generated spectra carry the labels as radiative transfer does.
+RMSE(generated) / RMSE(radiative transfer) on the test stars, the estimator ({card['tab5']['estimator']}) fitted on
+the training grid; 68% intervals from a bootstrap over test stars. Near 1: generated spectra carry the labels as radiative transfer does.
 
 | label | ratio | 68% interval | stars |
 |---|---|---|---|
 {ratios}
+
+`reference/{REFERENCE_NAME}` holds {len(card['reference']['rows'])} of those test spectra (MAE {card['reference']['mae']:.2e}
+there), to check the model on any install.
 
 ## Speed
 {speed['microseconds_per_spectrum']:.0f} µs per spectrum in batches of {speed['batch']:,} on {speed['device']}.
@@ -177,9 +192,13 @@ def _error(value: float | None) -> str:
     return "no test star" if value is None or not np.isfinite(value) else f"{value:.2e}"
 
 
-def write_card(card: dict[str, Any], directory: str | os.PathLike) -> Path:
-    """``MODEL_CARD.md`` and ``card.json`` in ``directory``; returns the Markdown's path."""
+def write_card(card: dict[str, Any], directory: str | os.PathLike, test: Grid | str | os.PathLike) -> Path:
+    """``MODEL_CARD.md``, ``card.json`` and the reference spectra of ``test`` (the card's test grid) as
+    ``reference/rt_spectra.h5`` in ``directory``; returns the Markdown's path."""
     directory = Path(directory)
+    test, _ = as_grid(test, "evaluation")
+    (directory / "reference").mkdir(exist_ok=True)
+    write_grid(directory / "reference" / REFERENCE_NAME, test.subset(np.asarray(card["reference"]["rows"])))
     (directory / "card.json").write_text(json.dumps(card, indent=1, default=float) + "\n")
     path = directory / "MODEL_CARD.md"
     path.write_text(card_markdown(card))

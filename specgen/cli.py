@@ -158,6 +158,22 @@ def _fit(args: argparse.Namespace) -> None:
     from specgen.grid import read_grid
     from specgen.model.emulator import Emulator
 
+    if args.out is not None:  # a survey, in resumable chunks, to a table
+        if args.spectra is None or args.json:
+            raise SystemExit("specgen fit: --out writes the fits of --spectra (a grid file or a folder of spectrum "
+                             "files) to a .parquet or .csv table; --spectrum and --json are for fits printed at once")
+        from specgen.fit.survey import CHUNK_SIZE, fit_survey
+
+        fit_survey(args.spectra, args.model, args.out, snr=args.snr, fixed=dict(args.fix), n_starts=args.starts,
+                   fit_resolution=args.fit_resolution, model_error=args.model_error,
+                   chunk_size=CHUNK_SIZE if args.chunk_size is None else args.chunk_size, scheduler=args.scheduler,
+                   progress=True)
+        return
+    if args.scheduler or args.chunk_size is not None:
+        raise SystemExit("specgen fit: --scheduler and --chunk-size go with --out (a survey fitted in chunks to a table)")
+    if args.spectra is not None and args.spectra.is_dir():
+        raise SystemExit(f"specgen fit: {args.spectra} is a folder: fit its spectra to a table with --out "
+                         "FITS.parquet, or together with --spectrum")
     emulator = Emulator.load(args.model)
     model_error = None if args.model_error is None else generator_error(emulator, args.model_error)
     options = {"fixed": dict(args.fix), "n_starts": args.starts, "progress": True, "model_error": model_error}
@@ -249,8 +265,20 @@ def _spectra_file(text: str) -> Path:
     return path
 
 
+def _card(args: argparse.Namespace) -> None:
+    from specgen.card import measure_card, write_card
+    from specgen.validate.estimator import EstimatorConfig
+
+    config = EstimatorConfig.for_profile(get_profile(args.profile), per_label=not args.per_label_estimator)
+    card = measure_card(args.model, args.train, args.test, config)
+    out = args.out or Path(card["model"])
+    print(f"wrote {write_card(card, out, args.test)} and {out / 'card.json'}: test MAE {card['test']['gen_mae']:.2e} over "
+          f"{card['test']['n_stars']} stars")
+
+
 def _add_model(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", type=Path, required=True, help="saved emulator directory")
+    parser.add_argument("--model", type=Path, required=True,
+                        help="saved emulator directory, or 'pretrained': the generator shipped with specgen")
 
 
 def _add_profile(parser: argparse.ArgumentParser, what: str) -> None:
@@ -379,7 +407,9 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--spectrum", type=Path,
                       help="observed spectra: a Gaia RVS CSV/FITS/VOTable (every source in it), an ASCII or 1-D "
                       "FITS spectrum, or a folder of them (fitted together)")
-    what.add_argument("--spectra", type=Path, help="spectra on the model's wavelengths: a grid file (HDF5)")
+    what.add_argument("--spectra", type=Path,
+                      help="spectra on the model's wavelengths: a grid file (HDF5); with --out also a folder of "
+                      "observed spectrum files (each resampled, as --spectrum)")
     fit.add_argument("--snr", type=float,
                      help="signal-to-noise per pixel, σ = 1/snr (default: the file's flux errors; 100 for --spectra)")
     fit.add_argument("--fit-resolution", action="store_true",
@@ -397,6 +427,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="hold a label fixed, e.g. --fix resolution=11500 (repeatable)")
     fit.add_argument("--starts", type=int, default=8, help="starting points per spectrum (default 8)")
     fit.add_argument("--json", type=Path, help="also write the fits to this JSON file")
+    fit.add_argument("--out", type=Path, metavar="FITS.parquet",
+                     help="with --spectra: fit in chunks of bounded memory and write one row per spectrum (labels, "
+                     "1σ, chi2_dof, flag and reason; provenance and units in the metadata) to this .parquet or .csv. "
+                     "Resumable: rerun the same command after an interruption; bad spectra are flagged, not fatal")
+    fit.add_argument("--chunk-size", type=int, metavar="N",
+                     help="with --out: spectra (grid rows, or files of a folder) per chunk (default 256)")
+    fit.add_argument("--scheduler", help="with --out: spread the chunks over this dask scheduler's workers, e.g. "
+                     "tcp://host:8786 (they read --model from its path); default: one chunk after another here")
     fit.set_defaults(func=_fit)
 
     so = sub.add_parser(
@@ -414,6 +452,21 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("--json", type=Path, help="also write the table to this JSON file")
     so.add_argument("--plot", type=Path, help="also draw |residual| against wavelength to this image")
     so.set_defaults(func=_shootout)
+
+    card = sub.add_parser(
+        "card",
+        help="measure a generator's model card (MODEL_CARD.md and card.json)",
+        description="Domain, training data, accuracy on a held-out test grid (overall and against each label), "
+        "Tab. 5 ratios with 68% intervals over test stars, speed, physics and limits.",
+    )
+    _add_model(card)
+    card.add_argument("--train", type=Path, required=True, help="the generator's training grid (fits Tab. 5's estimator)")
+    card.add_argument("--test", type=Path, required=True, help="held-out test grid of independent stars")
+    _add_profile(card, "estimator recipe")
+    card.add_argument("--per-label-estimator", action="store_true",
+                      help="Tab. 5 with one estimator network per label, as the paper (6× slower; default: one for all)")
+    card.add_argument("--out", type=Path, help="directory for MODEL_CARD.md and card.json (default: the model's)")
+    card.set_defaults(func=_card)
 
     sw = sub.add_parser(
         "sweep",

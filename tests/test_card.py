@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from specgen.card import measure_card, write_card
+from specgen.card import REFERENCE_NAME, measure_card, write_card
 from specgen.grid import read_grid
 from specgen.model.evaluate import evaluate
 from specgen.validate.estimator import EstimatorConfig
@@ -30,12 +30,16 @@ def test_the_card_quotes_the_test_grid_as_evaluate_measures_it(card, ci_emulator
     bins = card["test"]["mae_by_label"]["teff"]
     counted = [m for m in bins["mae"] if m is not None]
     assert min(counted) >= per_spectrum.min() - 1e-7 and max(counted) <= per_spectrum.max() + 1e-7
-    assert set(card["tab5"]) - {"train_grid"} == set(test.label_names)
-    assert all(row["ratio_low"] <= row["ratio"] <= row["ratio_high"] for k, row in card["tab5"].items() if k != "train_grid")
+    ratios = {k: row for k, row in card["tab5"].items() if k not in ("train_grid", "estimator")}
+    assert set(ratios) == set(test.label_names) and card["tab5"]["estimator"] == "PCA(5) + networks, joint"
+    assert all(row["ratio_low"] <= row["ratio"] <= row["ratio_high"] for row in ratios.values())
 
 
-def test_the_card_files_hold_the_numbers(card, tmp_path):
-    markdown = write_card(card, tmp_path).read_text()
+def test_the_card_files_hold_the_numbers(card, ci_emulator, tmp_path):
+    markdown = write_card(card, tmp_path, CI / "test.h5").read_text()
+    reference = read_grid(tmp_path / "reference" / REFERENCE_NAME)
+    assert len(np.unique(reference.star_ids())) == 4 and len(reference) == 16  # ci: 4 test stars, all of them
+    assert np.abs(ci_emulator.generate_like(reference) - reference.flux).mean() == pytest.approx(card["reference"]["mae"])
     assert f"MAE {card['test']['gen_mae']:.2e}" in markdown and "4 independent stars" in markdown
     assert json.loads((tmp_path / "card.json").read_text())["test"]["gen_mae"] == card["test"]["gen_mae"]
     assert "nan" not in markdown.lower().replace("nanometre", "")
