@@ -24,7 +24,7 @@ class Profile:
     sampling: str = "uniform"  # how training stars are drawn: "uniform" or "sobol" (labels.SAMPLERS)
     workers: int = 2
     recipe: str = "small_grid"  # TrainingConfig.for_profile and EstimatorConfig.for_profile: "paper" or "small_grid"
-    max_epochs: int = 400
+    max_epochs: int = 2000  # a cap for runaway runs: early stopping ends training (EpochCapWarning otherwise)
     factorised_max_epochs: int = 3000  # FactorisedConfig.for_profile
     estimator_max_epochs: int | None = None  # None: max_epochs
     estimator_batch_size: int | None = None  # None: the recipe's
