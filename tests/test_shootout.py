@@ -12,6 +12,7 @@ from specgen.cli import main
 from specgen.grid import read_grid
 from specgen.model.config import TrainingConfig
 from specgen.model.metrics import mean_spectrum_baseline
+from specgen.model.schedule import split_rows
 from specgen.runtime.profiles import get_profile
 from specgen.studies.shootout import (
     COLUMNS,
@@ -60,6 +61,14 @@ def test_table_is_complete_and_finite(result, grids):
     assert all(r.shape == grids[1].flux.shape for r in result.residuals.values())
 
 
+def test_the_winner_is_chosen_on_stars_held_out_of_training_not_on_the_test_grid(result, grids):
+    two_stage = result.contestants[0].emulator
+    assert two_stage.provenance["training_grid"]["n_stars"] == 11  # 12 ci stars, one held out for the choice
+    rivals = result.table.drop(index=MeanSpectrum.name)
+    assert result.winner == rivals["val_mae"].idxmin()
+    assert not np.allclose(rivals["val_mae"], rivals["mae"])  # measured on other spectra than the test grid's
+
+
 @pytest.mark.parametrize("name", CONTESTANTS)
 def test_contestant_beats_the_mean_spectrum(result, name):
     assert result.table.loc[name, "mae"] < result.table.loc[MeanSpectrum.name, "mae"]
@@ -67,7 +76,8 @@ def test_contestant_beats_the_mean_spectrum(result, name):
 
 def test_baseline_row_is_the_mean_spectrum_baseline(result, grids):
     train, test = grids
-    expected = mean_spectrum_baseline(train.flux, test.flux)
+    fit_rows, _ = split_rows(len(train), 0.1, CONFIG.seed, train.star_ids())  # the validation stars held out
+    expected = mean_spectrum_baseline(train.flux[fit_rows], test.flux)
     assert result.table.loc[MeanSpectrum.name, "mae"] == pytest.approx(expected, rel=1e-5)
 
 

@@ -45,18 +45,19 @@ from specgen.model.networks import (
     without_optimizer as _copy,  # a model's layers and weights, no optimizer
 )
 from specgen.model.scaling import Scaler
-from specgen.model.schedule import fit_with_early_stopping
+from specgen.model.schedule import fit_with_early_stopping, split_rows
 from specgen.model.train import train_emulator
 from specgen.runtime.backend import predictor
 from specgen.runtime.console import say
 from specgen.runtime.timing import generation_seconds
 
 #: Columns of :attr:`ShootoutResult.table`: flux errors (continuum units), cost, size.
-#: The shoot-out table: the flux errors of :func:`specgen.model.metrics.generation_metrics` (same names), the
+#: The shoot-out table: the MAE on the validation stars held out of the training grid (``val_mae``: what the
+#: winner is chosen by), the test flux errors of :func:`specgen.model.metrics.generation_metrics` (same names), the
 #: MAE's 68% interval from a bootstrap over test stars (``mae_low``, ``mae_high``), then costs and the number of
 #: independent test stars.
 COLUMNS = (
-    "mae", "mae_low", "mae_high", "median_abs", "p99_abs", "max_abs",
+    "val_mae", "mae", "mae_low", "mae_high", "median_abs", "p99_abs", "max_abs",
     "training_seconds", "spectra_per_second", "n_parameters", "epochs", "n_test_stars",
 )
 
@@ -304,6 +305,11 @@ class ShootoutResult:
     residuals: dict[str, np.ndarray]
     contestants: list[Contestant]
 
+    @property
+    def winner(self) -> str:
+        """The contestant of lowest MAE on the validation stars: chosen without the test grid."""
+        return self.table.drop(index=MeanSpectrum.name)["val_mae"].idxmin()
+
 
 def run_shootout(
     train: Grid | str | os.PathLike,
@@ -311,20 +317,24 @@ def run_shootout(
     config: TrainingConfig,
     *,
     contestants: Sequence[Contestant] | None = None,
+    validation_fraction: float = 0.1,
     speed_batch: int = 4096,
     speed_repeats: int = 3,
     progress: bool = False,
 ) -> ShootoutResult:
-    """Train every contestant on ``train`` (grid or file) with ``config``, in order, then measure each
-    on ``test``: flux errors over every pixel of every spectrum at the test labels (extrapolating
-    outside the training ranges), and side by side, generation speed at ``speed_batch`` random
-    labels inside the training ranges (one batch, median of ``speed_repeats`` timed calls after a
-    warm-up). The mean training spectrum is always added as the last row.
+    """Train every contestant on ``train`` (grid or file) with ``config``, in order, but for
+    ``validation_fraction`` of its stars (seeded; :attr:`ShootoutResult.winner` is chosen on them),
+    then measure each on ``test``: flux errors over every pixel of every spectrum at the test labels
+    (extrapolating outside the training ranges), and side by side, generation speed at ``speed_batch``
+    random labels inside the training ranges (one batch, median of ``speed_repeats`` timed calls after
+    a warm-up). The mean training spectrum is always added as the last row.
     """
-    (train, _), (test, _) = as_grid(train, "training"), as_grid(test, "evaluation")
+    (grid, _), (test, _) = as_grid(train, "training"), as_grid(test, "evaluation")
+    fit_rows, val_rows = split_rows(len(grid), validation_fraction, config.seed, grid.star_ids())
+    train, validation = grid.subset(fit_rows), grid.subset(val_rows)
     if not np.array_equal(train.wavelength, test.wavelength):
         raise ValueError("the test grid has another wavelength grid than the training grid")
-    test_labels = np.column_stack([test.label(name) for name in train.label_names])
+    test_labels, val_labels = (np.column_stack([g.label(name) for name in train.label_names]) for g in (test, validation))
     fitted = [*(contestants if contestants is not None else default_contestants()), MeanSpectrum()]
     names = [contestant.name for contestant in fitted]
     if len(set(names)) < len(names):
@@ -345,7 +355,9 @@ def run_shootout(
         seconds = generation_seconds(
             contestant, speed_batch, batch_size=speed_batch, repeats=speed_repeats, seed=config.seed
         )
+        val_mae = float(np.abs(contestant.generate(val_labels) - validation.flux).mean())
         rows[contestant.name] = metrics | {
+            "val_mae": val_mae,
             "n_test_stars": np.unique(test_stars).size,
             "training_seconds": contestant.training_seconds,
             "spectra_per_second": speed_batch / seconds,
