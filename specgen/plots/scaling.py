@@ -22,12 +22,7 @@ def learning_curves(curve, law=None, target: float | None = None) -> Figure:
         reach = law.spectra_for(target) if target is not None else 0
         n = np.geomspace(curve["n_train_spectra"].min(), max(curve["n_train_spectra"].max(), min(reach, 1e7)))
         ax.plot(n, law.mae(n), "k:", label=f"MAE ∝ $N^{{-{law.alpha:.2f}}}$")
-    if target is not None:
-        ax.axhline(target, c="tab:red", lw=0.8, label=f"SME vs SYNSPEC, {target:.1e}")
-    ax.set(xscale="log", yscale="log", xlabel="training spectra", ylabel="mean |generated − true| (test)")
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.legend(fontsize=8)
-    return fig
+    return _finish(fig, ax, "training spectra", target)
 
 
 def accuracy_against_stars(curves, target: float | None = None) -> Figure:
@@ -40,9 +35,14 @@ def accuracy_against_stars(curves, target: float | None = None) -> Figure:
         ax.plot(rows["n_train_stars"], rows["gen_mae"], "o-", label=name)
     baseline = pd.concat(list(curves.values())).dropna(subset=["mean_spectrum_mae"]).sort_values("n_train_stars")
     ax.plot(baseline["n_train_stars"], baseline["mean_spectrum_mae"], "x", c="0.5", label="mean spectrum")
+    return _finish(fig, ax, "radiative-transfer stars", target)
+
+
+def _finish(fig: Figure, ax, xlabel: str, target: float | None) -> Figure:
+    """Log–log axes of test MAE against ``xlabel``, with the ``target`` MAE drawn (the codes' disagreement)."""
     if target is not None:
         ax.axhline(target, c="tab:red", lw=0.8, label=f"SME vs SYNSPEC, {target:.1e}")
-    ax.set(xscale="log", yscale="log", xlabel="radiative-transfer stars", ylabel="mean |generated − true| (test)")
+    ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel="mean |generated − true| (test)")
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.legend(fontsize=8)
     return fig
