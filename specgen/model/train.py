@@ -80,7 +80,8 @@ def train_emulator(
 
     if isinstance(config, FactorisedConfig):
         say(progress, f"factorised generator on {len(grid)} spectra × {grid.flux.shape[1]} pixels")
-        emulator, history = train_factorised(grid, config, groups=stars, progress=progress)
+        emulator, generator_history = train_factorised(grid, config, groups=stars, progress=progress)
+        history = {"generator": generator_history}  # one stage, keyed as the paper kind's are
     else:
         emulator, history = _train_two_stages(grid, config, stars, progress)
     emulator.provenance = _provenance(grid, grid_path, config, emulator, stars, np.unique(stars[val_rows]))
