@@ -269,8 +269,8 @@ def _card(args: argparse.Namespace) -> None:
     from specgen.card import measure_card, write_card
     from specgen.validate.estimator import EstimatorConfig
 
-    config = EstimatorConfig.for_profile(get_profile(args.profile), per_label=not args.per_label_estimator)
-    card = measure_card(args.model, args.train, args.test, config)
+    config = EstimatorConfig.for_profile(get_profile(args.profile), per_label=args.per_label_estimator)
+    card = measure_card(args.model, args.train, args.test, config, n_reference=args.reference)
     out = args.out or Path(card["model"])
     print(f"wrote {write_card(card, out, args.test)} and {out / 'card.json'}: test MAE {card['test']['gen_mae']:.2e} over "
           f"{card['test']['n_stars']} stars")
@@ -466,6 +466,8 @@ def build_parser() -> argparse.ArgumentParser:
     card.add_argument("--per-label-estimator", action="store_true",
                       help="Tab. 5 with one estimator network per label, as the paper (6× slower; default: one for all)")
     card.add_argument("--out", type=Path, help="directory for MODEL_CARD.md and card.json (default: the model's)")
+    card.add_argument("--reference", type=int, default=3,
+                      help="test stars, one spectrum each, shipped beside the model in reference/ (default 3)")
     card.set_defaults(func=_card)
 
     sw = sub.add_parser(

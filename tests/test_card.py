@@ -38,8 +38,24 @@ def test_the_card_quotes_the_test_grid_as_evaluate_measures_it(card, ci_emulator
 def test_the_card_files_hold_the_numbers(card, ci_emulator, tmp_path):
     markdown = write_card(card, tmp_path, CI / "test.h5").read_text()
     reference = read_grid(tmp_path / "reference" / REFERENCE_NAME)
-    assert len(np.unique(reference.star_ids())) == 4 and len(reference) == 16  # ci: 4 test stars, all of them
+    assert len(np.unique(reference.star_ids())) == 3 and len(reference) == 3  # one spectrum of each of 3 ci test stars
     assert np.abs(ci_emulator.generate_like(reference) - reference.flux).mean() == pytest.approx(card["reference"]["mae"])
     assert f"MAE {card['test']['gen_mae']:.2e}" in markdown and "4 independent stars" in markdown
     assert json.loads((tmp_path / "card.json").read_text())["test"]["gen_mae"] == card["test"]["gen_mae"]
     assert "nan" not in markdown.lower().replace("nanometre", "")
+
+
+def test_specgen_card_fits_one_joint_estimator_unless_asked(ci_emulator, tmp_path):
+    import contextlib
+    import io
+
+    from specgen.cli import main
+
+    ci_emulator.save(tmp_path / "model")
+    argv = ["card", "--model", str(tmp_path / "model"), "--train", str(CI / "train.h5"), "--test", str(CI / "test.h5"),
+            "--profile", "ci"]
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(argv) == 0
+    card = json.loads((tmp_path / "model" / "card.json").read_text())
+    assert card["tab5"]["estimator"] == "PCA(15) + networks, joint"
+    assert (tmp_path / "model" / "MODEL_CARD.md").exists() and (tmp_path / "model" / "reference" / REFERENCE_NAME).exists()
