@@ -194,7 +194,7 @@ class _Box:
     @classmethod
     def of(cls, emulator: Emulator, fixed: Mapping[str, float]) -> _Box:
         names = emulator.label_names
-        _check_fixed(fixed, emulator)
+        check_fixed(fixed, emulator)
         free = np.array([j for j, name in enumerate(names) if name not in fixed], dtype=int)
         if free.size == 0:
             raise LabelError("every label is fixed: nothing to fit")
@@ -299,7 +299,8 @@ def _linearise(
     return flux.numpy()[::k].astype(np.float64), jacobian.astype(np.float64)
 
 
-def _check_fixed(fixed: Mapping[str, float], emulator: Emulator) -> None:
+def check_fixed(fixed: Mapping[str, float], emulator: Emulator) -> None:
+    """Raise a :class:`LabelError` for a fixed label the emulator lacks or a value outside its training range."""
     unknown = sorted(set(fixed) - set(emulator.label_names))
     if unknown:
         raise LabelError(

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from specgen.constants import VERSION
-from specgen.fit.chi2 import fit_labels, generator_error
+from specgen.fit.chi2 import check_fixed, fit_labels, generator_error
 from specgen.fit.observed import (
     SPECTRUM_SUFFIXES,
     ObservedSpectrum,
@@ -444,13 +444,8 @@ def _one_line(error: Exception | str) -> str:
 
 
 def _check_fixed(fixed: Mapping[str, float], emulator: Emulator) -> None:
-    unknown = sorted(set(fixed) - set(emulator.label_names))
-    if unknown:
-        raise LabelError(f"cannot fix unknown label(s) {unknown}; this emulator's labels are {list(emulator.label_names)}")
-    for name, value in fixed.items():
-        r = emulator.label_ranges[name]
-        if not (np.isfinite(value) and r.low <= value <= r.high):
-            raise LabelError(f"fixed {name}={value:g} is outside the training range [{r.low:g}, {r.high:g}]")
+    """:func:`~specgen.fit.chi2.check_fixed`, and at least one label left free: said before any chunk is read."""
+    check_fixed(fixed, emulator)
     if set(fixed) == set(emulator.label_names):
         raise LabelError("every label is fixed: nothing to fit")
 
