@@ -153,18 +153,19 @@ def _shootout(args: argparse.Namespace) -> None:
 def _fit(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    from specgen.fit.chi2 import fit_labels, generator_error
+    from specgen.fit.chi2 import N_STARTS, fit_labels, generator_error
     from specgen.fit.stars import fit_spectra
     from specgen.grid import read_grid
     from specgen.model.emulator import Emulator
 
+    n_starts = N_STARTS if args.starts is None else args.starts
     if args.out is not None:  # a survey, in resumable chunks, to a table
         if args.spectra is None or args.json:
             raise SystemExit("specgen fit: --out writes the fits of --spectra (a grid file or a folder of spectrum "
                              "files) to a .parquet or .csv table; --spectrum and --json are for fits printed at once")
         from specgen.fit.survey import CHUNK_SIZE, fit_survey
 
-        fit_survey(args.spectra, args.model, args.out, snr=args.snr, fixed=dict(args.fix), n_starts=args.starts,
+        fit_survey(args.spectra, args.model, args.out, snr=args.snr, fixed=dict(args.fix), n_starts=n_starts,
                    fit_resolution=args.fit_resolution, model_error=args.model_error,
                    chunk_size=CHUNK_SIZE if args.chunk_size is None else args.chunk_size, scheduler=args.scheduler,
                    progress=True)
@@ -176,7 +177,7 @@ def _fit(args: argparse.Namespace) -> None:
                          "FITS.parquet, or together with --spectrum")
     emulator = Emulator.load(args.model)
     model_error = None if args.model_error is None else generator_error(emulator, args.model_error)
-    options = {"fixed": dict(args.fix), "n_starts": args.starts, "progress": True, "model_error": model_error}
+    options = {"fixed": dict(args.fix), "n_starts": n_starts, "progress": True, "model_error": model_error}
     if args.spectrum:
         spectra = read_spectra(args.spectrum)
         if args.plot and len(spectra) > 1:
@@ -425,7 +426,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--plot", type=Path, help="with --spectrum: save the observed and best-fit spectra to this image")
     fit.add_argument("--fix", action="append", default=[], type=_fixed_label, metavar="NAME=VALUE",
                      help="hold a label fixed, e.g. --fix resolution=11500 (repeatable)")
-    fit.add_argument("--starts", type=int, default=8, help="starting points per spectrum (default 8)")
+    fit.add_argument("--starts", type=int, help="starting points per spectrum: the labels of the generated spectra of a "
+                     "seeded library that match it best (default: fit_labels', 2)")
     fit.add_argument("--json", type=Path, help="also write the fits to this JSON file")
     fit.add_argument("--out", type=Path, metavar="FITS.parquet",
                      help="with --spectra: fit in chunks of bounded memory and write one row per spectrum (labels, "

@@ -64,8 +64,11 @@ def test_recovers_the_labels_of_emulated_spectra_to_within_the_noise(emulator, f
 
 
 def test_fitting_stars_together_equals_fitting_them_one_by_one(emulator, observed, fit):
+    # Levenberg–Marquardt stops within TOLERANCE of the minimum in χ², so a batch's other rounding can
+    # move a label along its valley by a fraction of its 1σ (measured: below 0.05σ); a start, a step or
+    # a convergence test shared between stars moves it by σ or more.
     alone = np.vstack([fit_labels(spectrum, emulator, SIGMA).labels for spectrum in observed])
-    assert np.all(np.abs(alone - fit.labels) < 1e-3 * widths(emulator))
+    assert np.all(np.abs(alone - fit.labels) < 0.2 * fit.uncertainties)
 
 
 def test_a_fixed_label_keeps_its_value_and_gives_a_degree_of_freedom(emulator, observed, fit):
@@ -147,9 +150,12 @@ def test_the_generator_error_is_the_rms_per_pixel_over_a_grid(emulator):
 
 def test_uncertainties_scale_with_the_noise(emulator, truth):
     """At the same minimum (a noise-free spectrum), σ of every label is proportional to the noise:
-    ten times the S/N, a tenth of the error. (Noisy spectra may land in other minima.)"""
+    ten times the S/N, a tenth of the error. (Noisy spectra may land in other minima.) Both fits go
+    on to a tolerance far below the default, as the exact derivatives of a leaky-ReLU network jump
+    between points a tenth of σ apart."""
     clean = emulator.generate(truth[0])
-    errors = [fit_labels(clean, emulator, 1 / snr).uncertainties[0] for snr in (30, 300)]
+    options = {"tolerance": 1e-6, "max_steps": 200}
+    errors = [fit_labels(clean, emulator, 1 / snr, **options).uncertainties[0] for snr in (30, 300)]
     np.testing.assert_allclose(errors[0] / errors[1], 10, rtol=0.01)
 
 

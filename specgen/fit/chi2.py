@@ -5,12 +5,14 @@ found by minimising
 
     χ² = Σ_pixels ((F_obs − F_model(labels)) / σ)²
 
-with TensorFlow gradients. Each free label lives in the emulator's training range as
-``low + (high − low)·sigmoid(u)``, so the fit never leaves the domain the networks were trained
-on. Every star starts from several points (half spread over the ranges, half the seeded candidate
-labels whose generated spectra match it best), all stars × starts in one batch: Adam on ``u`` finds
-the basins, then Levenberg–Marquardt steps reach the bottom of each (Adam alone crawls along the
-curved valleys of χ², e.g. vsini against resolution); per star the start with the lowest χ² wins.
+Each free label lives in the emulator's training range as ``low + (high − low)·sigmoid(u)``, so
+the fit never leaves the domain the networks were trained on. The starts are amortised: a library
+of :data:`LIBRARY` generated spectra (labels on a scrambled Sobol sequence, made once per call) is
+compared with every star by two matrix products, and each star starts from the ``n_starts``
+library labels of lowest χ². From there Levenberg–Marquardt steps, with the Jacobian
+``∂F_model/∂u`` from forward-mode differentiation, reach the bottom of the basin in a few
+iterations; a row stops when a step lowers its χ² by less than ``tolerance``. All stars ×
+starts of a batch go through the network together; per star the start with the lowest χ² wins.
 Uncertainties come from the curvature there: the Gauss–Newton covariance ``(Jᵀ W J)⁻¹`` with
 ``J = ∂F_model/∂labels`` and ``W = 1/σ²``.
 
@@ -33,29 +35,35 @@ Flux is continuum-normalised, on the emulator's wavelength grid; labels are in t
 from __future__ import annotations
 
 import os
+import weakref
 from dataclasses import dataclass, replace
-from typing import Callable, Mapping
+from typing import Mapping
 
-import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
 from scipy.special import expit
+from scipy.stats import qmc
+from tqdm import tqdm
 
 from specgen.grid import Grid, as_grid
 from specgen.labels import LABEL_UNITS, LabelError
 from specgen.model.emulator import Emulator, as_emulator
 from specgen.model.evaluate import check_wavelengths
 
-#: Adam's learning rate on ``u`` at the first step; it decays along a cosine to 1% of this.
-LEARNING_RATE = 0.1
-#: Levenberg–Marquardt iterations after Adam (each costs one batched forward-mode Jacobian).
-POLISH_STEPS = 30
+#: Starts per star by default: the library's two best (more find a lower χ² for some stars, rarely better labels).
+N_STARTS = 2
+#: Generated spectra whose χ² against each star chooses its starts (a power of 2: Sobol points).
+LIBRARY = 4096
+#: A Levenberg–Marquardt row has converged when an accepted step lowers its χ² by less than this
+#: (by default: 0.01 is a tenth of σ along the label that moves).
+TOLERANCE = 1e-2
+#: Step of the central differences that give the Jacobians, in the network's scaled labels (about 1% of a
+#: range): wide enough to average over the kinks of leaky-ReLU networks, whose exact derivatives jump.
+_DIFFERENCE_STEP = 3e-2
 #: A free label closer to a bound of its training range than this fraction of the range is flagged.
 BOUND_FRACTION = 0.01
-#: Candidate labels whose generated spectra are compared with each star to choose its starts.
-CANDIDATES = 512
-#: Candidates are drawn in this inner fraction of each range (a start on a bound has u = ±∞).
+#: Library labels are drawn in this inner fraction of each range (a start on a bound has u = ±∞).
 _START_MARGIN = 0.05
 #: A Fisher matrix scaled to unit diagonal whose smallest eigenvalue is below this fraction of its
 #: largest leaves a combination of labels unconstrained.
@@ -123,9 +131,10 @@ def fit_labels(
     *,
     model_error: np.ndarray | None = None,
     fixed: Mapping[str, float] | None = None,
-    n_starts: int = 8,
+    n_starts: int = N_STARTS,
     seed: int = 0,
-    max_steps: int = 300,
+    max_steps: int = 30,
+    tolerance: float = TOLERANCE,
     batch_size: int = 1024,
     progress: bool = False,
 ) -> LabelFit:
@@ -140,12 +149,10 @@ def fit_labels(
     holds labels at given values, e.g. ``{"resolution": 11500}`` for Gaia RVS; the other labels are
     fitted within the training ranges.
 
-    Each star starts from ``n_starts`` of :data:`CANDIDATES` labels (the centre of the ranges and
-    seeded uniform draws, the same for every star): the first ``n_starts // 2`` of them, spread over
-    the ranges, and those whose generated spectra fit the star best, near the right region of a χ²
-    with several minima. A star's fit depends on its spectrum alone. Each start takes ``max_steps`` Adam steps and :data:`POLISH_STEPS` Levenberg–Marquardt
-    steps. Stars are
-    fitted ``batch_size // n_starts`` at a time, all their starts in one batch. The result always
+    Each star starts from the ``n_starts`` labels of a seeded library of :data:`LIBRARY` generated
+    spectra that fit it best, and takes at most ``max_steps`` Levenberg–Marquardt steps from each,
+    fewer once a step lowers χ² by less than ``tolerance``; a star's fit depends on its spectrum alone. Stars are fitted ``batch_size // n_starts`` at a
+    time, all their starts in one batch; ``progress`` shows a bar over the stars. The result always
     has a star axis, also for one spectrum.
 
     Raises :class:`LabelError` for an unknown fixed label or a fixed value outside the training
@@ -153,17 +160,21 @@ def fit_labels(
     non-finite ``model_error``, or too few usable pixels.
     """
     emulator, _ = as_emulator(model)
-    if n_starts < 1 or max_steps < 1:
-        raise ValueError(f"n_starts and max_steps must be at least 1, got {n_starts} and {max_steps}")
+    if not 1 <= n_starts <= LIBRARY or max_steps < 1:
+        raise ValueError(f"n_starts must be 1 to {LIBRARY} and max_steps at least 1, got {n_starts} and {max_steps}")
     box = _Box.of(emulator, fixed or {})
     observed, weight = _observations(flux, sigma, model_error, emulator.n_pix, box.n_free)
-    candidates = box.candidates(max(CANDIDATES, n_starts), seed)
+    network = _network(emulator)
+    library = _Library.of(network, box, seed)
     stars_per_batch = max(1, batch_size // n_starts)
-    u = np.concatenate([
-        _best_start(_Objective(emulator, box, observed[rows], weight[rows], n_starts), candidates, max_steps, progress)
-        for rows in _slices(len(observed), stars_per_batch)
-    ])
-    return _result(emulator, box, u, observed, weight)
+    u = []
+    with tqdm(total=len(observed), unit="star", desc="fit", disable=not progress, smoothing=0.1) as bar:
+        for rows in _slices(len(observed), stars_per_batch):
+            starts = library.starts(observed[rows], weight[rows], n_starts)
+            objective = _Objective(network, box, observed[rows], weight[rows], n_starts)
+            u.append(_best_start(objective, starts, max_steps, tolerance))
+            bar.update(len(observed[rows]))
+    return _result(network, box, np.concatenate(u), observed, weight)
 
 
 def generator_error(model: Emulator | str | os.PathLike, grid: Grid | str | os.PathLike) -> np.ndarray:
@@ -214,10 +225,10 @@ class _Box:
     def fixed(self) -> tuple[str, ...]:
         return tuple(name for j, name in enumerate(self.names) if j not in self.free)
 
-    def candidates(self, n: int, seed: int) -> np.ndarray:
-        """``(n, n_free)`` candidate starting ``u``: the centre of the ranges, then seeded uniform draws."""
-        draws = np.random.default_rng(seed).uniform(_START_MARGIN, 1 - _START_MARGIN, (n - 1, self.n_free))
-        fraction = np.vstack([np.full((1, self.n_free), 0.5), draws])
+    def library(self, n: int, seed: int) -> np.ndarray:
+        """``(n, n_free)`` ``u`` of a scrambled Sobol sequence (seeded) over the inner ranges."""
+        points = qmc.Sobol(self.n_free, scramble=True, seed=seed).random(n)
+        fraction = _START_MARGIN + (1 - 2 * _START_MARGIN) * points
         return np.log(fraction / (1 - fraction))
 
     def network_input(self, u: tf.Tensor | np.ndarray) -> tf.Tensor:
@@ -247,56 +258,108 @@ class _Box:
         return np.broadcast_to(one_hot, (n, *one_hot.shape))
 
 
+class _Network:
+    """The emulator's generator compiled once for the fits: flux, its exact Jacobian (for the
+    covariance), and the normal equations of a Levenberg–Marquardt step from central differences
+    (forward-mode differentiation through the factorised kind's broadening costs 35 forward passes
+    per row; central differences cost two per label)."""
+
+    def __init__(self, emulator: Emulator):
+        n = len(emulator.label_names)
+        rows, tangents = tf.TensorSpec((None, None), tf.float32), tf.TensorSpec((None, None, n), tf.float32)
+        self.flux = tf.function(emulator.network_flux, input_signature=[tf.TensorSpec((None, n), tf.float32)])
+
+        def differences(x: tf.Tensor, tangents: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            """Flux ``(n_rows, n_pix)`` at ``x`` and its smoothed derivatives ``(n_rows, k, n_pix)`` along
+            ``tangents`` ``(n_rows, k, n_labels)``: central differences of :data:`_DIFFERENCE_STEP`
+            along each tangent's direction, scaled by its length (forward differences leave χ²
+            minima several units too high)."""
+            length = tf.norm(tangents, axis=2, keepdims=True)
+            h = _DIFFERENCE_STEP * tf.math.divide_no_nan(tangents, length)
+            points = x[:, None, :] + tf.concat([tf.zeros_like(h[:, :1]), h, -h], axis=1)
+            k = tf.shape(h)[1]
+            flux = tf.reshape(emulator.network_flux(tf.reshape(points, (-1, n))), (tf.shape(h)[0], 1 + 2 * k, -1))
+            return flux[:, 0], (flux[:, 1 : k + 1] - flux[:, k + 1 :]) / (2 * _DIFFERENCE_STEP) * length
+
+        @tf.function(input_signature=[rows, tangents])
+        def jacobian(x: tf.Tensor, tangents: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            """Flux at ``x`` and its exact derivatives along ``tangents`` (forward mode, every row
+            repeated once per tangent): a degenerate direction has exactly zero curvature."""
+            rows, k = tf.shape(tangents)[0], tf.shape(tangents)[1]
+            repeated = tf.repeat(x, k, axis=0)
+            with tf.autodiff.ForwardAccumulator(repeated, tf.reshape(tangents, (rows * k, n))) as acc:
+                flux = emulator.network_flux(repeated)
+            return flux[::k], tf.reshape(acc.jvp(flux), (rows, k, -1))
+
+        @tf.function(input_signature=[rows, tangents, rows, rows])
+        def normal_equations(x, tangents, observed, weight) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+            """``JᵀWJ``, ``JᵀW r`` and χ² at ``x``, with ``J`` from :func:`differences`."""
+            flux, jacobian = differences(x, tangents)
+            weighted, residual = jacobian * weight[:, None, :], observed - flux
+            return (tf.linalg.matmul(weighted, jacobian, transpose_b=True),
+                    tf.linalg.matvec(weighted, residual), tf.reduce_sum(weight * residual**2, axis=1))
+
+        self.jacobian, self.normal_equations = jacobian, normal_equations
+
+
+_NETWORKS: weakref.WeakKeyDictionary[Emulator, _Network] = weakref.WeakKeyDictionary()
+
+
+def _network(emulator: Emulator) -> _Network:
+    """The emulator's :class:`_Network`, traced at its first fit and reused by every later one."""
+    if emulator not in _NETWORKS:
+        _NETWORKS[emulator] = _Network(emulator)
+    return _NETWORKS[emulator]
+
+
+@dataclass(frozen=True)
+class _Library:
+    """Generated spectra, as line depths ``1 − flux`` ``(n, n_pix)``, at library points ``u`` ``(n, n_free)``."""
+
+    u: np.ndarray
+    depth: np.ndarray  # 1 − flux, float32: small numbers, whose products float32 sums accurately
+
+    @classmethod
+    def of(cls, network: _Network, box: _Box, seed: int) -> _Library:
+        u = box.library(LIBRARY, seed)
+        flux = np.concatenate([network.flux(box.network_input(u[rows])).numpy() for rows in _slices(len(u), 1024)])
+        return cls(u, 1 - flux)
+
+    def starts(self, flux: np.ndarray, weight: np.ndarray, n_starts: int) -> np.ndarray:
+        """``(n_stars · n_starts, n_free)``: per star, the library points of lowest χ², best first."""
+        weight, depth = weight.astype(np.float32), (1 - flux).astype(np.float32)
+        chi2 = weight @ np.square(self.depth).T - 2 * (weight * depth) @ self.depth.T  # + Σ w (1 − F_obs)², the same per star
+        best = np.argpartition(chi2, n_starts - 1, axis=1)[:, :n_starts]
+        best = np.take_along_axis(best, np.argsort(np.take_along_axis(chi2, best, axis=1), axis=1), axis=1)
+        return self.u[best.ravel()]
+
+
 class _Objective:
     """χ² of rows of ``u`` against observed spectra, ``n_starts`` consecutive rows per star."""
 
-    def __init__(self, emulator: Emulator, box: _Box, flux: np.ndarray, weight: np.ndarray, n_starts: int):
-        self.emulator, self.box, self.n_starts = emulator, box, n_starts
-        self.flux = np.repeat(flux, n_starts, axis=0)
-        self.weight = np.repeat(weight, n_starts, axis=0)
-        self._flux, self._weight = tf.constant(self.flux, tf.float32), tf.constant(self.weight, tf.float32)
-        signature = [tf.TensorSpec((None, len(emulator.label_names)), tf.float32)]
-        self.model = tf.function(emulator.network_flux, input_signature=signature)  # traced once, not eager
+    def __init__(self, network: _Network, box: _Box, flux: np.ndarray, weight: np.ndarray, n_starts: int):
+        self.network, self.box, self.n_starts = network, box, n_starts
+        self.flux = tf.constant(np.repeat(flux, n_starts, axis=0), tf.float32)
+        self.weight = tf.constant(np.repeat(weight, n_starts, axis=0), tf.float32)
 
     @property
     def n_stars(self) -> int:
         return len(self.flux) // self.n_starts
 
-    def chi2(self, u: tf.Tensor | np.ndarray) -> tf.Tensor:
-        """χ² ``(n_rows,)`` for ``u`` ``(n_rows, n_free)``."""
-        model = self.model(self.box.network_input(u))
-        return tf.reduce_sum(self._weight * (self._flux - model) ** 2, axis=1)
+    def chi2(self, u: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """χ² ``(len(rows),)`` of ``rows`` at ``u`` ``(len(rows), n_free)``."""
+        flux, weight = tf.gather(self.flux, rows), tf.gather(self.weight, rows)
+        model = self.network.flux(self.box.network_input(u))
+        return tf.reduce_sum(weight * (flux - model) ** 2, axis=1).numpy().astype(np.float64)
 
-    def starts(self, candidates: np.ndarray) -> np.ndarray:
-        """``(n_rows, n_free)`` starting ``u``, ``n_starts`` per star: the first candidates (the centre
-        of the ranges, then seeded draws) for half of them, rounded down, and the candidates of lowest
-        χ² among the others for the rest: near the star's own minimum, and spread over the ranges."""
-        n_spread = self.n_starts // 2
-        model = self.model(self.box.network_input(candidates)).numpy().astype(np.float64)
-        flux, weight = self.flux[:: self.n_starts], self.weight[:: self.n_starts]
-        chi2 = (weight * flux**2).sum(axis=1)[:, None] - 2 * (weight * flux) @ model.T + weight @ (model**2).T
-        chi2[:, :n_spread] = np.inf
-        closest = np.argsort(chi2, axis=1)[:, : self.n_starts - n_spread]
-        spread = np.broadcast_to(np.arange(n_spread), (self.n_stars, n_spread))
-        return candidates[np.hstack([spread, closest])].reshape(-1, candidates.shape[1])
-
-    def linearise(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Model flux ``(n_rows, n_pix)`` and its Jacobian ``(n_rows, n_free, n_pix)`` in ``u``."""
-        return _linearise(self.model, self.box.network_input(u), self.box.u_tangents(u))
-
-
-def _linearise(
-    model: Callable[[tf.Tensor], tf.Tensor], x: tf.Tensor, tangents: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Flux ``(n, n_pix)`` of ``model`` at network input ``x`` ``(n, n_labels)``, and its derivatives
-    ``(n, k, n_pix)`` along ``tangents`` ``(n, k, n_labels)``: forward-mode differentiation, one
-    pass with every row repeated once per tangent."""
-    n, k = tangents.shape[:2]
-    repeated = tf.repeat(x, k, axis=0)
-    with tf.autodiff.ForwardAccumulator(repeated, tf.constant(tangents.reshape(n * k, -1), tf.float32)) as acc:
-        flux = model(repeated)
-    jacobian = acc.jvp(flux).numpy().reshape(n, k, -1)
-    return flux.numpy()[::k].astype(np.float64), jacobian.astype(np.float64)
+    def normal_equations(self, u: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``JᵀWJ`` ``(n, n_free, n_free)``, ``JᵀW r`` ``(n, n_free)`` and χ² ``(n,)`` of ``rows`` at ``u``,
+        with ``J = ∂F_model/∂u`` and ``r = F_obs − F_model``."""
+        tangents = tf.constant(self.box.u_tangents(u), tf.float32)
+        fisher, gradient, chi2 = self.network.normal_equations(
+            self.box.network_input(u), tangents, tf.gather(self.flux, rows), tf.gather(self.weight, rows)
+        )
+        return fisher.numpy().astype(np.float64), gradient.numpy().astype(np.float64), chi2.numpy().astype(np.float64)
 
 
 def check_fixed(fixed: Mapping[str, float], emulator: Emulator) -> None:
@@ -358,64 +421,54 @@ def _slices(n: int, size: int) -> list[slice]:
     return [slice(start, start + size) for start in range(0, n, size)]
 
 
-def _best_start(objective: _Objective, candidates: np.ndarray, steps: int, progress: bool) -> np.ndarray:
-    """``u`` ``(n_stars, n_free)``: of each star's starts (:meth:`_Objective.starts`), the one with
-    the lowest χ² after Adam and Levenberg–Marquardt."""
+def _best_start(objective: _Objective, starts: np.ndarray, max_steps: int, tolerance: float) -> np.ndarray:
+    """``u`` ``(n_stars, n_free)``: of each star's ``starts``, the one with the lowest χ² after
+    Levenberg–Marquardt."""
     n_stars = objective.n_stars
-    u = _adam(objective, objective.starts(candidates), steps, progress)
-    u, chi2 = _levenberg_marquardt(objective, u)
-    chi2 = chi2.reshape(n_stars, -1)
-    best = chi2.argmin(axis=1)
-    if progress:
-        print(f"Levenberg–Marquardt: median best χ² {np.median(chi2.min(axis=1)):.4g}", flush=True)
+    u, chi2 = _levenberg_marquardt(objective, starts, max_steps, tolerance)
+    best = chi2.reshape(n_stars, -1).argmin(axis=1)
     return u.reshape(n_stars, objective.n_starts, -1)[np.arange(n_stars), best]
 
 
-def _adam(objective: _Objective, u0: np.ndarray, steps: int, progress: bool) -> np.ndarray:
-    """``u`` after ``steps`` Adam steps on every row's χ², the learning rate decaying along a cosine."""
-    u = tf.Variable(u0.astype(np.float32))
-    optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(LEARNING_RATE, steps, alpha=0.01))
-
-    @tf.function
-    def step() -> tf.Tensor:
-        with tf.GradientTape() as tape:
-            chi2 = objective.chi2(u)
-            total = tf.reduce_sum(chi2)  # every row is its own problem: the sum keeps their gradients apart
-        optimizer.apply_gradients([(tape.gradient(total, u), u)])
-        return chi2
-
-    for i in range(steps):
-        chi2 = step()
-        if progress and (i + 1) % 100 == 0:
-            print(f"Adam step {i + 1}/{steps}: median χ² {np.median(chi2.numpy()):.4g}", flush=True)
-    return u.numpy().astype(np.float64)
-
-
-def _levenberg_marquardt(objective: _Objective, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(``u``, χ²) of every row after :data:`POLISH_STEPS` Levenberg–Marquardt steps in ``u``.
+def _levenberg_marquardt(
+    objective: _Objective, u: np.ndarray, max_steps: int, tolerance: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(``u``, χ²) of every row after at most ``max_steps`` Levenberg–Marquardt steps from ``u``.
 
     A step solves ``(JᵀWJ + λ diag JᵀWJ) δ = JᵀW r`` and is taken where it lowers χ²; λ, per row,
-    is then divided by 10, else multiplied by 10. The pseudo-inverse copes with a label whose
-    sigmoid has saturated at a bound (a zero column of J)."""
-    chi2 = objective.chi2(u).numpy()
-    damping = np.full(len(u), 1e-2)
-    for _ in range(POLISH_STEPS):
-        model, jacobian = objective.linearise(u)
-        fisher = _fisher(jacobian, objective.weight)
-        gradient = np.einsum("rkp,rp->rk", jacobian, objective.weight * (objective.flux - model))
-        damped = fisher + damping[:, None, None] * fisher * np.eye(u.shape[1])
-        trial = u + (np.linalg.pinv(damped) @ gradient[..., None])[..., 0]
-        trial_chi2 = objective.chi2(trial).numpy()
-        better = trial_chi2 < chi2
-        u, chi2 = np.where(better[:, None], trial, u), np.where(better, trial_chi2, chi2)
-        damping = np.where(better, damping / 10, damping * 10)
+    then follows Nielsen's rule (shrunk by how well the linear model predicted the decrease, else
+    grown by 2, 4, 8, ...). A row stops once a step lowers its χ² by less than ``tolerance``, or
+    λ has grown past 10⁶ (no step lowers it); only the others go on through the network. The
+    pseudo-inverse copes with a label whose sigmoid has saturated at a bound (a zero column of J)."""
+    u, chi2 = u.copy(), np.full(len(u), np.inf)
+    damping, growth = np.full(len(u), 1e-2), np.full(len(u), 2.0)
+    active = np.arange(len(u))
+    for _ in range(max_steps):
+        fisher, gradient, chi2[active] = objective.normal_equations(u[active], active)
+        damped = fisher + damping[active, None, None] * fisher * np.eye(u.shape[1])
+        step = (np.linalg.pinv(damped) @ gradient[..., None])[..., 0]
+        predicted = 2 * np.einsum("rk,rk->r", gradient, step) - np.einsum("rk,rkl,rl->r", step, fisher, step)
+        trial_chi2 = objective.chi2(u[active] + step, active)
+        gain = (chi2[active] - trial_chi2) / np.maximum(predicted, 1e-30)
+        better = trial_chi2 < chi2[active]
+        converged = better & (chi2[active] - trial_chi2 < tolerance)
+        u[active[better]] += step[better]
+        chi2[active[better]] = trial_chi2[better]
+        # Nielsen's update of λ: by the agreement of the actual decrease with the predicted one
+        damping[active] = np.where(better, damping[active] * np.maximum(1 / 3, 1 - (2 * gain - 1) ** 3),
+                                   damping[active] * growth[active])
+        growth[active] = np.where(better, 2.0, growth[active] * 2)
+        active = active[~converged & (damping[active] < 1e6)]
+        if active.size == 0:
+            break
     return u, chi2
 
 
-def _result(emulator: Emulator, box: _Box, u: np.ndarray, flux: np.ndarray, weight: np.ndarray) -> LabelFit:
+def _result(network: _Network, box: _Box, u: np.ndarray, flux: np.ndarray, weight: np.ndarray) -> LabelFit:
     """The :class:`LabelFit` at the best ``u`` ``(n_stars, n_free)``."""
     labels = box.physical(u)
-    best_flux, jacobian = _linearise(emulator.network_flux, box.network_input(u), box.label_tangents(len(u)))
+    best_flux, jacobian = network.jacobian(box.network_input(u), tf.constant(box.label_tangents(len(u)), tf.float32))
+    best_flux, jacobian = best_flux.numpy().astype(np.float64), jacobian.numpy().astype(np.float64)
     free_covariance, degenerate = _covariance(jacobian, weight)
     covariance = np.zeros((len(u), len(box.names), len(box.names)))
     covariance[:, box.free[:, None], box.free] = free_covariance

@@ -8,7 +8,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from specgen.fit.chi2 import LabelFit, fit_labels
+from specgen.fit.chi2 import N_STARTS, LabelFit, fit_labels
 from specgen.grid import Grid
 from specgen.model.emulator import Emulator
 from specgen.validate.estimator import LabelEstimator
@@ -21,7 +21,7 @@ def recovery_against_snr(
     snrs: tuple[float, ...] = (20, 50, 100, 300),
     *,
     noise_trained: Mapping[float, LabelEstimator] | None = None,
-    n_starts: int = 4,
+    n_starts: int = N_STARTS,
     seed: int = 0,
 ) -> pd.DataFrame:
     """RMSE of the labels recovered from the spectra of ``grid`` with Gaussian noise of σ = 1/(S/N)
@@ -72,7 +72,7 @@ def uncertainty_coverage(
     snr: float,
     model_errors: Mapping[str, np.ndarray | None],
     *,
-    n_starts: int = 4,
+    n_starts: int = N_STARTS,
     seed: int = 0,
 ) -> pd.DataFrame:
     """:func:`coverage` of fits through ``emulator`` to the spectra of ``grid`` (radiative transfer

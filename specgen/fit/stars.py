@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from numpy.polynomial import Legendre
 
-from specgen.fit.chi2 import LabelFit, fit_labels
+from specgen.fit.chi2 import N_STARTS, LabelFit, fit_labels
 from specgen.fit.observed import (
     ObservedSpectrum,
     SpectrumError,
@@ -121,7 +121,7 @@ def fit_spectra(
     fit_velocity: bool = False,
     velocity_limit: float = 500.0,
     continuum_degree: int | None = None,
-    n_starts: int = 8,
+    n_starts: int = N_STARTS,
     seed: int = 0,
     progress: bool = False,
 ) -> list[SpectrumFit]:

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from specgen.constants import VERSION
-from specgen.fit.chi2 import check_fixed, fit_labels, generator_error
+from specgen.fit.chi2 import N_STARTS, check_fixed, fit_labels, generator_error
 from specgen.fit.observed import (
     SPECTRUM_SUFFIXES,
     ObservedSpectrum,
@@ -114,7 +114,7 @@ def fit_survey(
     *,
     snr: float | None = None,
     fixed: Mapping[str, float] | None = None,
-    n_starts: int = 8,
+    n_starts: int = N_STARTS,
     seed: int = 0,
     fit_resolution: bool = False,
     model_error: np.ndarray | str | os.PathLike | None = None,
