@@ -25,6 +25,10 @@ VENV ?= .venv
 KERNEL ?= specgen
 CHROMIUM ?= chromium
 
+# The repository the book's button links to: on GitHub Actions the one being built, else this clone's origin
+# (git@host:owner/name.git as https://host/owner/name); none, no button. Set it to override: make book REPOSITORY_URL=...
+REPOSITORY_URL ?= $(if $(GITHUB_REPOSITORY),$(GITHUB_SERVER_URL)/$(GITHUB_REPOSITORY),$(shell git remote get-url origin 2>/dev/null | sed -E 's#^git@([^:]+):#https://\1/#; s#\.git$$##'))
+
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 NOTEBOOKS = $(sort $(wildcard book/[0-9][0-9]_*.ipynb))
@@ -113,7 +117,14 @@ html: $(INSTALLED) $(MATHJAX)
 	echo "==> the book's sources with the executed notebooks -> $(BOOK_SRC)/"
 	rm -rf "$(BOOK_SRC)"
 	mkdir -p "$(BOOK_SRC)"
-	cp _config.yml _toc.yml "$(BOOK_SRC)/"
+	cp _toc.yml "$(BOOK_SRC)/"
+	if [ -n "$(REPOSITORY_URL)" ]; then
+	  echo "    linking the repository $(REPOSITORY_URL)"
+	  sed -e 's#^  url: ""#  url: "$(REPOSITORY_URL)"#' -e 's#^  use_repository_button: false#  use_repository_button: true#' \
+	    _config.yml > "$(BOOK_SRC)/_config.yml"
+	else
+	  cp _config.yml "$(BOOK_SRC)/"
+	fi
 	cp -R _ext _vendor "$(BOOK_SRC)/"
 	tar -cf - --exclude='*.ipynb' --exclude=.ipynb_checkpoints --exclude=__pycache__ book | tar -xf - -C "$(BOOK_SRC)"
 	for nb in $(NOTEBOOKS); do cp "$(EXECUTED)/$$nb" "$(BOOK_SRC)/$$nb"; done

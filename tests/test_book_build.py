@@ -135,7 +135,7 @@ def fake_build(tmp_path_factory):
     tracked = {p.relative_to(repo).as_posix(): p.read_bytes() for p in (repo / "book").rglob("*.ipynb")}
 
     log = repo.parent / f"{repo.name}.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "GITHUB_"))}  # no repository known
     env["FAKE_LOG"] = str(log)
     result = subprocess.run(["make", "book", "PROFILE=ci"], cwd=repo, env=env, capture_output=True, text=True,
                             timeout=120)
@@ -186,4 +186,23 @@ def test_the_book_is_built_from_the_executed_notebooks_into_build_html(fake_buil
 def test_make_book_leaves_git_status_clean(fake_build):
     repo, _, _ = fake_build
     assert (repo / "book" / "_build_info" / "block.md").is_file()
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_the_repository_button_links_the_repository_url_of_the_makefile(fake_build):
+    repo, _, calls = fake_build
+    (first,) = [c for c in calls if c["tool"] == "jupyter-book"]
+    config = yaml.safe_load(first["files"]["_config.yml"])  # a clone with no origin: no button, no placeholder
+    assert config["repository"]["url"] == "" and config["html"]["use_repository_button"] is False
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    env |= {"FAKE_LOG": str(repo.parent / "html.log"), "GITHUB_SERVER_URL": "https://github.com",
+            "GITHUB_REPOSITORY": "someone/specgen"}  # as on GitHub Actions
+    result = subprocess.run(["make", "html", "PROFILE=ci"], cwd=repo, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (build,) = [json.loads(line) for line in (repo.parent / "html.log").read_text().splitlines()
+                if json.loads(line)["tool"] == "jupyter-book"]
+    config = yaml.safe_load(build["files"]["_config.yml"])
+    assert config["repository"]["url"] == "https://github.com/someone/specgen"
+    assert config["html"]["use_repository_button"] is True
     assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
