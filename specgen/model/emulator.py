@@ -135,6 +135,12 @@ class Emulator(ABC):
         return {}
 
     @property
+    def dense_flop_per_spectrum(self) -> int:
+        """Floating-point operations of the generator's dense layers per spectrum (2 per kernel
+        weight): its cost as matrix products, without activations or the factorised kind's broadening."""
+        return int(sum(2 * np.prod(w.shape) for w in self._generator.weights if len(w.shape) == 2))
+
+    @property
     def n_pix(self) -> int:
         return self.wavelength.size
 

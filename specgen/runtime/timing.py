@@ -29,6 +29,22 @@ def generation_seconds(emulator, n_spectra: int, *, batch_size: int = 4096, repe
     return float(np.median(times))
 
 
+def gemm_gflops(size: int = 4096, repeats: int = 3) -> float:
+    """The machine's float32 matrix-product rate in GFLOP/s: the best of ``repeats`` numpy products of
+    two ``size``² matrices (after one warm-up), measured in the caller's process, to which its other
+    throughputs are related."""
+    a, b = np.random.default_rng(0).random((2, size, size), dtype=np.float32)
+    a @ b
+    best = min(_seconds(lambda: a @ b) for _ in range(repeats))
+    return 2 * size**3 / best / 1e9
+
+
+def _seconds(work) -> float:
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
 def recorded_training(results: str | os.PathLike) -> pd.DataFrame:
     """Trainings recorded by ``benchmarks/bench_train.py --grid`` in ``results/<run>/train_*.json``
     (e.g. on a GPU machine, by ``benchmarks/gpu_checks.sh``): one row per file."""
