@@ -26,8 +26,8 @@ KERNEL ?= specgen
 CHROMIUM ?= chromium
 
 # The repository the book's button links to: on GitHub Actions the one being built, else this clone's origin
-# (git@host:owner/name.git as https://host/owner/name); none, no button. Set it to override: make book REPOSITORY_URL=...
-REPOSITORY_URL ?= $(if $(GITHUB_REPOSITORY),$(GITHUB_SERVER_URL)/$(GITHUB_REPOSITORY),$(shell git remote get-url origin 2>/dev/null | sed -E 's#^git@([^:]+):#https://\1/#; s#\.git$$##'))
+# (git@host:owner/name.git as https://host/owner/name; a local path is none); none, no buttons. Set it to override: make book REPOSITORY_URL=...
+REPOSITORY_URL ?= $(if $(GITHUB_REPOSITORY),$(GITHUB_SERVER_URL)/$(GITHUB_REPOSITORY),$(shell git remote get-url origin 2>/dev/null | sed -nE 's#^git@([^:]+):#https://\1/#; s#\.git$$##; \#^https?://#p'))
 
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
@@ -121,7 +121,7 @@ html: $(INSTALLED) $(MATHJAX)
 	if [ -n "$(REPOSITORY_URL)" ]; then
 	  echo "    linking the repository $(REPOSITORY_URL)"
 	  sed -e 's#^  url: ""#  url: "$(REPOSITORY_URL)"#' -e 's#^  use_repository_button: false#  use_repository_button: true#' \
-	    _config.yml > "$(BOOK_SRC)/_config.yml"
+	    -e 's#^  binderhub_url: "".*#  binderhub_url: "https://mybinder.org"#' _config.yml > "$(BOOK_SRC)/_config.yml"
 	else
 	  cp _config.yml "$(BOOK_SRC)/"
 	fi

@@ -22,7 +22,8 @@ For each page it checks that
 
 It also greps every built HTML file for a MathJax URL that is not local, checks that each
 notebook page's Binder launch button opens that notebook at its path in the repository
-(``book/NN_x.ipynb``, not the executed copy under ``_build/``), and saves a
+(``book/NN_x.ipynb``, not the executed copy under ``_build/``) of the repository the book links
+(none without one: ``REPOSITORY_URL`` in the Makefile), and saves a
 full-page screenshot of each page under ``_build/screenshots/``. It exits 1 and lists
 every problem (page: what) when anything is wrong.
 """
@@ -330,16 +331,24 @@ def grep_cdn(html_dir: Path, problems: list[str]) -> None:
 BINDER_URLPATH = re.compile(r'href="[^"]*[?&]urlpath=(?:lab/tree|tree)/([^"&]+)"')
 
 
-def check_launch_buttons(html_dir: Path, docnames: list[str], repo: Path, problems: list[str]) -> None:
+def check_launch_buttons(html_dir: Path, docnames: list[str], repo: Path, linked: str, problems: list[str]) -> None:
     """Every page made from a notebook has a Binder button that opens ``<docname>.ipynb`` in the
-    repository: the notebook as it is tracked, which the book's pages were executed from."""
+    repository the book links (``linked``, its URL): the notebook as it is tracked, which the book's
+    pages were executed from. A book built without a repository (``linked`` empty) has none."""
     for name in docnames:
         page = html_dir / f"{name}.html"
         if not (repo / f"{name}.ipynb").is_file() or not page.is_file():
             continue
-        targets = set(BINDER_URLPATH.findall(page.read_text(errors="replace")))
+        html = page.read_text(errors="replace")
+        targets = set(BINDER_URLPATH.findall(html))
+        if not linked:
+            if targets:
+                problems.append(f"{name}: a Binder button, but the book links no repository")
+            continue
         if not targets:
             problems.append(f"{name}: no Binder launch button")
+        if "/".join(linked.rstrip("/").split("/")[-2:]) not in html:
+            problems.append(f"{name}: the page does not link the repository {linked}")
         for target in sorted(targets):
             if target != f"{name}.ipynb" or not (repo / target).is_file():
                 problems.append(f"{name}: the Binder button opens {target}, not {name}.ipynb of the repository")
@@ -349,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--html", type=Path, default=ROOT / "_build" / "html")
     ap.add_argument("--toc", type=Path, default=ROOT / "_toc.yml")
+    ap.add_argument("--config", type=Path, default=ROOT / "_build" / "src" / "_config.yml",
+                    help="the configuration the book was built with (make html's copy)")
     ap.add_argument("--screenshots", type=Path, default=ROOT / "_build" / "screenshots")
     ap.add_argument(
         "--chromium",
@@ -380,8 +391,10 @@ def main(argv: list[str] | None = None) -> int:
         if not (args.html / f"{name}.html").is_file():
             problems.append(f"{name}: listed in {args.toc.name} but not built ({name}.html)")
     grep_cdn(args.html, problems)
-    check_launch_buttons(args.html, docnames, args.toc.parent, problems)
-    tally("static: every toc page built, no MathJax URL outside the book, Binder buttons", before)
+    linked = yaml.safe_load(args.config.read_text())["repository"]["url"]
+    check_launch_buttons(args.html, docnames, args.toc.parent, linked, problems)
+    buttons = f"Binder buttons into {linked}" if linked else "no Binder buttons (no repository linked: REPOSITORY_URL)"
+    tally(f"static: every toc page built, no MathJax URL outside the book, {buttons}", before)
 
     server, base = serve(args.html)
     t0 = time.time()

@@ -194,6 +194,7 @@ def test_the_repository_button_links_the_repository_url_of_the_makefile(fake_bui
     (first,) = [c for c in calls if c["tool"] == "jupyter-book"]
     config = yaml.safe_load(first["files"]["_config.yml"])  # a clone with no origin: no button, no placeholder
     assert config["repository"]["url"] == "" and config["html"]["use_repository_button"] is False
+    assert config["launch_buttons"]["binderhub_url"] == ""  # a Binder button needs a repository
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
     env |= {"FAKE_LOG": str(repo.parent / "html.log"), "GITHUB_SERVER_URL": "https://github.com",
             "GITHUB_REPOSITORY": "someone/specgen"}  # as on GitHub Actions
@@ -205,4 +206,5 @@ def test_the_repository_button_links_the_repository_url_of_the_makefile(fake_bui
     config = yaml.safe_load(build["files"]["_config.yml"])
     assert config["repository"]["url"] == "https://github.com/someone/specgen"
     assert config["html"]["use_repository_button"] is True
+    assert config["launch_buttons"]["binderhub_url"] == "https://mybinder.org"
     assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
