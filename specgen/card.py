@@ -2,7 +2,8 @@
 
 :func:`measure_card` measures a trained emulator on a held-out radiative-transfer test grid (and, for
 Tab. 5, with the estimator fitted on its training grid); :func:`card_markdown` writes the numbers as
-the ``MODEL_CARD.md`` shipped beside the pretrained generator, and ``card.json`` keeps them. The
+the ``MODEL_CARD.md`` shipped beside the pretrained generator, and ``card.json`` keeps them:
+:func:`read_card` reads them back, :func:`domain_table` and :func:`tab5_table` as tables. The
 command line: ``specgen card --model M --train train.h5 --test test.h5 --out M/``.
 """
 
@@ -14,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from specgen.constants import PAPER, VERSION
 from specgen.grid import Grid, as_grid, write_grid
 from specgen.labels import LABEL_UNITS
-from specgen.model.emulator import Emulator, as_emulator
+from specgen.model.emulator import Emulator, as_emulator, pretrained_dir
 from specgen.model.evaluate import evaluate
 from specgen.model.metrics import binned_residual
 from specgen.runtime.backend import device_name
@@ -187,6 +189,29 @@ there), to check the model on any install.
 ## Known limits
 {limits}
 """
+
+
+def read_card(directory: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The numbers of the card in ``directory`` (its ``card.json``); by default the shipped generator's."""
+    path = Path(pretrained_dir() if directory is None else directory) / "card.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no model card at {path}: make one with `specgen card`")
+    return json.loads(path.read_text())
+
+
+def domain_table(card: dict[str, Any]) -> pd.DataFrame:
+    """The card's training ranges: a row per label, columns low, high, unit."""
+    return pd.DataFrame(card["domain"], index=["low", "high", "unit"]).T.rename_axis("label")
+
+
+def tab5_table(card: dict[str, Any]) -> pd.DataFrame:
+    """The card's Tab. 5: a row per label, RMSE on radiative-transfer and on generated test spectra, their
+    ratio with its 68% interval over test stars, and the number of stars (the labels' units)."""
+    rows = {k: v for k, v in card["tab5"].items() if k not in ("train_grid", "estimator")}
+    columns = {"test": "RMSE (radiative transfer)", "generated": "RMSE (generated)", "ratio": "ratio",
+               "ratio_low": "ratio, 16%", "ratio_high": "ratio, 84%", "n_stars": "stars"}
+    table = pd.DataFrame(rows).T[list(columns)].astype(float).astype({"n_stars": int})
+    return table.rename(columns=columns).rename_axis("label")
 
 
 def _error(value: float | None) -> str:

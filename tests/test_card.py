@@ -6,7 +6,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from specgen.card import REFERENCE_NAME, measure_card, write_card
+from specgen.card import (
+    REFERENCE_NAME,
+    domain_table,
+    measure_card,
+    read_card,
+    tab5_table,
+    write_card,
+)
 from specgen.grid import read_grid
 from specgen.model.evaluate import evaluate
 from specgen.validate.estimator import EstimatorConfig
@@ -43,6 +50,16 @@ def test_the_card_files_hold_the_numbers(card, ci_emulator, tmp_path):
     assert f"MAE {card['test']['gen_mae']:.2e}" in markdown and "4 independent stars" in markdown
     assert json.loads((tmp_path / "card.json").read_text())["test"]["gen_mae"] == card["test"]["gen_mae"]
     assert "nan" not in markdown.lower().replace("nanometre", "")
+    read = read_card(tmp_path)
+    tab5 = tab5_table(read)
+    assert list(tab5.index) == list(ci_emulator.label_names) and tab5["stars"].eq(4).all()
+    np.testing.assert_allclose(tab5["ratio"], tab5["RMSE (generated)"] / tab5["RMSE (radiative transfer)"], rtol=1e-6)
+    assert domain_table(read).loc["teff", "low"] == ci_emulator.label_ranges["teff"].low
+
+
+def test_a_folder_without_a_card_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no model card"):
+        read_card(tmp_path)
 
 
 def test_specgen_card_fits_one_joint_estimator_unless_asked(ci_emulator, tmp_path):
