@@ -159,6 +159,9 @@ def _fit(args: argparse.Namespace) -> None:
     from specgen.model.emulator import Emulator
 
     n_starts = N_STARTS if args.starts is None else args.starts
+    if args.resolution is not None and not args.spectrum:
+        raise SystemExit("specgen fit: --resolution goes with --spectrum (observed spectra, degraded when sharper "
+                         "than the model); for --spectra use --fix resolution=VALUE")
     if args.out is not None:  # a survey, in resumable chunks, to a table
         if args.spectra is None or args.json:
             raise SystemExit("specgen fit: --out writes the fits of --spectra (a grid file or a folder of spectrum "
@@ -182,8 +185,9 @@ def _fit(args: argparse.Namespace) -> None:
         spectra = read_spectra(args.spectrum)
         if args.plot and len(spectra) > 1:
             raise SpectrumError(f"--plot takes one spectrum; {args.spectrum} holds {len(spectra)}")
-        stars = fit_spectra(spectra, emulator, snr=args.snr, fit_resolution=args.fit_resolution,
-                            fit_velocity=args.fit_velocity, continuum_degree=args.continuum, **options)
+        stars = fit_spectra(spectra, emulator, snr=args.snr, resolution=args.resolution,
+                            fit_resolution=args.fit_resolution, fit_velocity=args.fit_velocity,
+                            continuum_degree=args.continuum, **options)
         table = pd.concat([star.table() for star in stars], ignore_index=True)
         source = {"spectrum": str(args.spectrum.resolve()),
                   "observed": [{k: v for k, v in star.spectrum.meta.items() if k != "path"} for star in stars]}
@@ -413,8 +417,12 @@ def build_parser() -> argparse.ArgumentParser:
                       "observed spectrum files (each resampled, as --spectrum)")
     fit.add_argument("--snr", type=float,
                      help="signal-to-noise per pixel, σ = 1/snr (default: the file's flux errors; 100 for --spectra)")
-    fit.add_argument("--fit-resolution", action="store_true",
-                     help="fit the resolution even when the instrument's is known (Gaia RVS: 11,500)")
+    resolution = fit.add_mutually_exclusive_group()
+    resolution.add_argument("--resolution", type=float, metavar="R",
+                            help="with --spectrum: the observation's resolving power λ/Δλ, held in the fit; a "
+                            "spectrum sharper than the model's training range is first degraded to its top")
+    resolution.add_argument("--fit-resolution", action="store_true",
+                            help="fit the resolution even when the instrument's is known (Gaia RVS: 11,500)")
     fit.add_argument("--fit-velocity", action="store_true",
                      help="with --spectrum: also measure the radial velocity (spectra not in the rest frame)")
     fit.add_argument("--model-error", type=Path, metavar="GRID.h5",

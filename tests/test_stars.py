@@ -22,9 +22,11 @@ from specgen.fit.observed import (
     read_spectra,
     read_spectrum,
 )
-from specgen.fit.stars import OutOfDomainWarning, fit_spectra, fit_spectrum
+from specgen.fit.stars import OutOfDomainWarning, degrade, fit_spectra, fit_spectrum
 from specgen.grid import read_grid
+from specgen.labels import LabelError
 from specgen.runtime.profiles import get_profile
+from specgen.synth.broaden import FWHM_TO_SIGMA
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
 
@@ -63,6 +65,61 @@ def test_reads_a_file_masks_the_rest_and_holds_a_known_resolution(ci_emulator, t
     assert abs(fit.labels[0, TEFF] - truth[0, TEFF]) < 3 * fit.uncertainties[0, TEFF]
     free = fit_spectrum(spectrum, ci_emulator, fit_resolution=True, snr=50)
     assert free.labels.fixed == () and np.all(free.sigma[np.isfinite(free.flux)] == 1 / 50)  # snr replaces the file's σ
+
+
+def test_degrading_an_echelle_spectrum_gives_the_target_resolution_and_its_noise():
+    """An unresolved line seen at R = 30,000 (a Gaussian in ln λ of FWHM 1/R) on a grid uniform in λ,
+    0.02 Å, degraded to R = 14,000: the line's FWHM is λ/14,000 (Gaussians in quadrature; a kernel of
+    FWHM λ/14,000 would make it 11 % wider) and its equivalent width is kept; on pure noise the σ
+    given is the scatter of the degraded flux; a missing pixel masks only the kernel's reach around it."""
+    wavelength, centre, observed, target = np.arange(8400.0, 8800.0, 0.02), 8600.0, 30_000.0, 14_000.0
+    depth = 0.5 * np.exp(-0.5 * (np.log(wavelength / centre) * observed / FWHM_TO_SIGMA) ** 2)
+    line = degrade(ObservedSpectrum(wavelength, 1 - depth, np.full_like(depth, SIGMA), {"resolution": observed}), target)
+    assert line.meta == {"resolution": target, "degraded_from": observed}
+    kept = np.isfinite(line.flux)
+    x, degraded = np.log(wavelength[kept] / centre), 1 - line.flux[kept]
+    fwhm = np.sqrt(np.sum(degraded * x**2) / np.sum(degraded)) / FWHM_TO_SIGMA  # in ln λ, i.e. Δλ/λ
+    assert fwhm == pytest.approx(1 / target, rel=0.01)
+    assert np.trapezoid(degraded, wavelength[kept]) == pytest.approx(np.trapezoid(depth, wavelength), rel=1e-6)
+
+    noise = np.random.default_rng(3).normal(0, SIGMA, wavelength.size)
+    noise[10_000] = np.nan
+    smooth = degrade(ObservedSpectrum(wavelength, 1 + noise, np.full_like(noise, SIGMA), {"resolution": observed}), target)
+    near = np.abs(np.arange(wavelength.size) - 10_000) <= 100  # 2 Å; the kernel is cut at 5σ, 1.2 Å
+    assert np.isnan(smooth.flux[10_000]) and np.isfinite(smooth.flux[~near][100:-100]).all()
+    sigma = np.nanmedian(smooth.uncertainty)
+    assert sigma < SIGMA / 5 and np.nanstd(smooth.flux) == pytest.approx(sigma, rel=0.1)
+    with pytest.raises(ValueError, match="sharper than R = 40000"):
+        degrade(line, 40_000.0)
+
+
+def test_a_spectrum_sharper_than_the_model_is_degraded_and_held_at_its_top(ci_emulator, truth, tmp_path):
+    """``resolution`` (``--resolution``) above the ci range: the spectrum is degraded to the range's top,
+    which is held and reported; inside the range: held as given, the spectrum unconvolved; below: refused."""
+    write_ascii(tmp_path / "echelle.txt", ci_emulator, truth[0], seed=9)
+    spectrum, training = read_spectrum(tmp_path / "echelle.txt"), ci_emulator.label_ranges["resolution"]
+    resolution = ci_emulator.label_names.index("resolution")
+    sharp = fit_spectrum(spectrum, ci_emulator, resolution=30_000, n_starts=2)
+    assert sharp.labels.fixed == ("resolution",) and sharp.labels.labels[0, resolution] == training.high
+    assert sharp.table()["resolution"].item() == training.high and sharp.table()["degraded_from"].item() == 30_000
+    degraded = degrade(read_spectrum(tmp_path / "echelle.txt", resolution=30_000), training.high)
+    np.testing.assert_array_equal(sharp.flux, degraded.on_grid(ci_emulator.wavelength)[0])
+    middle = 0.5 * (training.low + training.high)
+    inside = fit_spectrum(spectrum, ci_emulator, resolution=middle, n_starts=2)
+    assert inside.labels.labels[0, resolution] == middle and "degraded_from" not in inside.table()
+    np.testing.assert_array_equal(inside.flux, spectrum.on_grid(ci_emulator.wavelength)[0])
+    with pytest.raises(LabelError, match=f"R = 3000 is below the model's training range {training.low:g}"):
+        fit_spectrum(spectrum, ci_emulator, resolution=3000)
+    with pytest.raises(ValueError, match="not with fit_resolution"):
+        fit_spectrum(spectrum, ci_emulator, resolution=30_000, fit_resolution=True)
+    model = ci_emulator.save(tmp_path / "model")
+    argv = ["fit", "--model", str(model), "--spectrum", str(tmp_path / "echelle.txt"), "--starts", "2",
+            "--resolution", "30000", "--json", str(tmp_path / "echelle.json")]
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutOfDomainWarning)
+        assert main(argv) == 0
+    (fit,) = json.loads((tmp_path / "echelle.json").read_text())["fits"]
+    assert fit["held"] == "resolution" and fit["resolution"] == training.high and fit["degraded_from"] == 30_000
 
 
 def test_a_shifted_spectrum_gives_back_its_velocity(ci_emulator, truth, tmp_path):
@@ -198,6 +255,7 @@ def test_cli_fits_the_gaia_example(ci_emulator, tmp_path):
     assert {"continuum_c0", "continuum_c1", "continuum_from", "continuum_to"} <= set(report["fits"][0])
     assert (tmp_path / "k93.png").stat().st_size > 10_000
     for wrong in (["--spectra", "x.h5", "--plot", "x.png"], ["--spectra", "x.h5", "--continuum", "1"],
-                  ["--spectrum", "x.csv", "--continuum", "-1"]):
+                  ["--spectrum", "x.csv", "--continuum", "-1"], ["--spectra", "x.h5", "--resolution", "30000"],
+                  ["--spectrum", "x.csv", "--resolution", "30000", "--fit-resolution"]):
         with pytest.raises(SystemExit), contextlib.redirect_stderr(io.StringIO()):
             main(["fit", "--model", str(model), *wrong])

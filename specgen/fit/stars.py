@@ -1,7 +1,8 @@
 """Observed stars: a spectrum file → rest frame → labels fitted through the generator.
 
 :func:`fit_spectrum` reads a spectrum (:func:`specgen.fit.observed.read_spectrum`), holds the
-instrument's resolution when it is known, optionally measures the radial velocity against the
+instrument's resolution when it is known (first degrading a spectrum sharper than the model's
+training range to its top, :func:`degrade`), optionally measures the radial velocity against the
 best-fitting model and refits in the rest frame, optionally corrects the continuum by a
 low-order polynomial, and fits the labels with :func:`specgen.fit.chi2.fit_labels`, the
 generator's own error (:func:`specgen.fit.chi2.generator_error`) added to the noise when given.
@@ -25,6 +26,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 from numpy.polynomial import Legendre
+from scipy.special import erf
 
 from specgen.fit.chi2 import N_STARTS, LabelFit, fit_labels
 from specgen.fit.observed import (
@@ -33,12 +35,16 @@ from specgen.fit.observed import (
     measure_velocity,
     read_spectrum,
 )
+from specgen.labels import LabelError, LabelRange
 from specgen.model.emulator import Emulator, as_emulator
+from specgen.synth.broaden import FWHM_TO_SIGMA
 
 #: Label fit → velocity against its best model → refit in the rest frame, this many times.
 VELOCITY_ITERATIONS = 2
 #: Label fit → continuum polynomial against its best model → refit, this many times.
 CONTINUUM_ITERATIONS = 3
+#: Half-width (σ) at which :func:`degrade` cuts its Gaussian, as :func:`specgen.synth.broaden.gaussian_kernel`.
+KERNEL_HALF_WIDTH = 5.0
 
 
 class OutOfDomainWarning(UserWarning):
@@ -51,8 +57,9 @@ class SpectrumFit:
     ``best_flux`` is the generator's, without the continuum correction), the observed ``flux`` and
     its noise ``sigma`` on the model's ``wavelength`` (Å, air) in the rest frame (NaN and ∞ where
     masked), the radial ``velocity`` and ``velocity_err`` (km/s; 0 and NaN when not fitted), the
-    ``spectrum`` as read, the generator's own error ``model_error`` per pixel (continuum units; 0
-    when not given) and the ``continuum`` polynomial the model was multiplied by (None when not
+    ``spectrum`` as read (or as :func:`degrade` left it when sharper than the model, its own
+    resolution in ``meta["degraded_from"]``), the generator's own error ``model_error`` per pixel
+    (continuum units; 0 when not given) and the ``continuum`` polynomial the model was multiplied by (None when not
     fitted; its domain is the wavelength range of the fitted pixels)."""
 
     labels: LabelFit
@@ -83,18 +90,22 @@ class SpectrumFit:
     def table(self) -> pd.DataFrame:
         """One row: ``spectrum`` (file name and source), the labels' table (:meth:`LabelFit.table`,
         ``chi2_dof`` also counting the continuum's coefficients as parameters), ``held`` (the labels
-        held fixed), ``velocity`` and ``velocity_err``, and with a continuum correction its Legendre
+        held fixed), ``velocity`` and ``velocity_err``, for a degraded spectrum ``degraded_from`` (its
+        own resolution; ``resolution`` is the one held), and with a continuum correction its Legendre
         coefficients ``continuum_c0``, ``continuum_c1``, ... (x from −1 to 1 over ``continuum_from``
         to ``continuum_to``, Å)."""
         coefficients = () if self.continuum is None else self.continuum.coef
         continuum = {f"continuum_c{k}": c for k, c in enumerate(coefficients)}
         if self.continuum is not None:
             continuum |= dict(zip(("continuum_from", "continuum_to"), self.continuum.domain))
+        meta = self.spectrum.meta
+        degraded = {"degraded_from": meta["degraded_from"]} if "degraded_from" in meta else {}
         row = self.labels.table().assign(
             chi2_dof=self.labels.chi2 / (self.labels.dof - len(coefficients)),
             held=",".join(self.labels.fixed),
             velocity=self.velocity,
             velocity_err=self.velocity_err,
+            **degraded,
             **continuum,
         )
         return row.assign(spectrum=_name(self.spectrum))[["spectrum", *row.columns]]
@@ -105,7 +116,8 @@ def fit_spectrum(
 ) -> SpectrumFit:
     """Fit the labels of one observed spectrum (an :class:`~specgen.fit.observed.ObservedSpectrum` or a
     file for :func:`~specgen.fit.observed.read_spectrum`): :func:`fit_spectra` for one star, with the
-    same keyword ``options`` (``snr``, ``model_error``, ``continuum_degree``, ``fixed``, ``fit_velocity``, ...)."""
+    same keyword ``options`` (``snr``, ``resolution``, ``model_error``, ``continuum_degree``, ``fixed``,
+    ``fit_velocity``, ...)."""
     spectrum = spectrum if isinstance(spectrum, ObservedSpectrum) else read_spectrum(spectrum)
     return fit_spectra([spectrum], model, **options)[0]
 
@@ -115,6 +127,7 @@ def fit_spectra(
     model: Emulator | str | os.PathLike,
     *,
     snr: float | None = None,
+    resolution: float | None = None,
     model_error: np.ndarray | None = None,
     fixed: Mapping[str, float] | None = None,
     fit_resolution: bool = False,
@@ -133,10 +146,14 @@ def fit_spectra(
     (needed when a file has no errors). ``model_error`` ``(n_pix,)``, the generator's own 1σ error
     per pixel (continuum units, :func:`~specgen.fit.chi2.generator_error`), is added to σ in
     quadrature, so that the uncertainties count it; None counts the noise only. When the
-    instrument's resolution is known (Gaia RVS: 11,500) and the model has a ``resolution`` label,
-    that label is held at it unless ``fit_resolution``; ``fixed`` holds other labels (or overrides
-    it). With ``fit_velocity`` each radial velocity (within ±``velocity_limit`` km/s) is measured
-    against the star's best model and the labels refitted in the rest frame. With
+    observation's resolving power R_obs (λ/Δλ, FWHM) is known, ``resolution`` or else the
+    spectrum's own (``meta``; Gaia RVS: 11,500), and the model has a ``resolution`` label, that
+    label is held unless ``fit_resolution``: at R_obs inside the training range; at the range's top
+    above it, the spectrum (flux and σ, σ being that of the observed pixels, ``snr`` included) first
+    degraded to that resolution by :func:`degrade`; below it the spectrum is refused
+    (:class:`~specgen.labels.LabelError`). ``fixed`` holds other labels (or overrides it). With
+    ``fit_velocity`` each radial velocity (within ±``velocity_limit`` km/s) is measured against
+    the star's best model and the labels refitted in the rest frame. With
     ``continuum_degree`` the model is multiplied by a Legendre polynomial of that degree in
     wavelength (:func:`fit_continuum`), solved against the best model and the labels refitted.
     Either is repeated :data:`VELOCITY_ITERATIONS` or :data:`CONTINUUM_ITERATIONS` times, the
@@ -146,15 +163,20 @@ def fit_spectra(
     if continuum_degree is not None and continuum_degree < 0:
         raise ValueError(f"continuum_degree must be 0 or more, got {continuum_degree}")
     emulator, _ = as_emulator(model)
+    hold = "resolution" in emulator.label_names and not fit_resolution
+    if resolution is not None and not hold:
+        raise ValueError("resolution is held in the fit: not with fit_resolution, nor for a model without that label")
     wavelength = emulator.wavelength
     spectra = [_with_errors(spectrum, snr) for spectrum in spectra]
+    if hold:
+        spectra = [_matched(spectrum, emulator.label_ranges["resolution"], resolution) for spectrum in spectra]
     error = np.zeros(emulator.n_pix) if model_error is None else np.asarray(model_error, dtype=np.float64)
     iterations = max(
         VELOCITY_ITERATIONS if fit_velocity else 0, CONTINUUM_ITERATIONS if continuum_degree is not None else 0
     )
     fits: list[SpectrumFit | None] = [None] * len(spectra)
-    for resolution, members in _by_resolution(spectra, emulator, fit_resolution).items():
-        held = {} if resolution is None else {"resolution": resolution}
+    for held_resolution, members in _by_resolution(spectra, hold).items():
+        held = {} if held_resolution is None else {"resolution": held_resolution}
         options = {
             "model_error": model_error, "fixed": held | dict(fixed or {}), "n_starts": n_starts, "seed": seed,
             "progress": progress,
@@ -205,6 +227,53 @@ def fit_continuum(
     return Legendre.fit(wavelength[usable], flux[usable] / model[usable], degree, w=weight)
 
 
+def degrade(spectrum: ObservedSpectrum, resolution: float) -> ObservedSpectrum:
+    """``spectrum`` (resolving power R_obs = ``spectrum.resolution``, λ/Δλ of the FWHM) degraded to
+    ``resolution`` R < R_obs: convolved with a Gaussian in ln λ of FWHM √(1/R² − 1/R_obs²), as
+    Gaussians add in quadrature (the instrumental profile of :mod:`specgen.synth.broaden`).
+    ``meta`` gets ``resolution`` R and ``degraded_from`` R_obs.
+
+    It convolves on the spectrum's own wavelengths, before any resampling onto a model's grid:
+    resampling first would interpolate, not average, an observation sampled finer than the model,
+    aliasing its sharp lines. The wavelengths need not be uniform in ln λ (unlike
+    :func:`~specgen.synth.broaden.broaden`): each pixel weighs the kernel integrated over it (edges
+    halfway between wavelengths), normalised to unit sum, as
+    :func:`~specgen.synth.broaden.gaussian_kernel` on a uniform grid. σ is the square root of σ²
+    convolved with the squared weights, the pixels' noise taken as independent: right pixel by
+    pixel, but neighbouring pixels now correlate over the kernel's width, which χ² ignores, so the
+    fitted uncertainties are optimistic. A pixel whose kernel (cut at ±5σ) reaches a missing pixel
+    or beyond an end of the spectrum is left NaN."""
+    observed = spectrum.resolution
+    if observed is None or not observed > resolution:
+        raise ValueError(f"degrade needs a spectrum sharper than R = {resolution:g}; its resolution is {observed}")
+    width = FWHM_TO_SIGMA * np.sqrt(1 / resolution**2 - 1 / observed**2)  # σ of the kernel, in ln λ
+    x = np.log(spectrum.wavelength)
+    edges = np.concatenate([[1.5 * x[0] - 0.5 * x[1]], 0.5 * (x[1:] + x[:-1]), [1.5 * x[-1] - 0.5 * x[-2]]])
+    half = int(np.ceil(KERNEL_HALF_WIDTH * width / np.diff(x).min()))
+    missing = ~np.isfinite(spectrum.flux)
+    flux, variance = np.where(missing, 0.0, spectrum.flux), spectrum.uncertainty**2
+    pixel = np.arange(x.size)
+    total, convolved, convolved_variance = np.zeros(x.size), np.zeros(x.size), np.zeros(x.size)
+    masked = np.zeros(x.size, dtype=bool)
+    # Neighbour k of every pixel at once; beyond the ends both edges clip to the same one: weight 0.
+    below = erf((edges[np.clip(pixel - half, 0, x.size)] - x) / (np.sqrt(2) * width))
+    for k in range(-half, half + 1):
+        neighbour = pixel + k
+        above = erf((edges[np.clip(neighbour + 1, 0, x.size)] - x) / (np.sqrt(2) * width))
+        weight, below = 0.5 * (above - below), above
+        inside = np.clip(neighbour, 0, x.size - 1)
+        total += weight
+        convolved += weight * flux[inside]
+        convolved_variance += weight**2 * variance[inside]
+        masked |= (neighbour < 0) | (neighbour >= x.size) | missing[inside]
+    return replace(
+        spectrum,
+        flux=np.where(masked, np.nan, convolved / total),
+        uncertainty=np.where(masked, np.nan, np.sqrt(convolved_variance) / total),
+        meta=spectrum.meta | {"resolution": float(resolution), "degraded_from": float(observed)},
+    )
+
+
 def _with_errors(spectrum: ObservedSpectrum, snr: float | None) -> ObservedSpectrum:
     """``spectrum`` with σ = 1/``snr`` if given; refused if it has no σ of its own and no ``snr``."""
     if snr is not None:
@@ -214,11 +283,26 @@ def _with_errors(spectrum: ObservedSpectrum, snr: float | None) -> ObservedSpect
     return spectrum
 
 
-def _by_resolution(spectra, emulator: Emulator, fit_resolution: bool) -> dict[float | None, list[int]]:
-    """Indices of ``spectra`` by the resolution to hold (None: fit it)."""
+def _matched(spectrum: ObservedSpectrum, training: LabelRange, resolution: float | None) -> ObservedSpectrum:
+    """``spectrum`` with its resolution R_obs (``resolution`` if given, else its own; unchanged when
+    neither is known) one the model can hold: R_obs inside the ``training`` range, or degraded to its
+    top (:func:`degrade`) from above it; a :class:`~specgen.labels.LabelError` below it."""
+    observed = spectrum.resolution if resolution is None else float(resolution)
+    if observed is None:
+        return spectrum
+    if observed < training.low:
+        raise LabelError(
+            f"{_name(spectrum)}: resolution R = {observed:g} is below the model's training range "
+            f"{training.low:g}–{training.high:g}: fit it with a model trained down to it"
+        )
+    spectrum = replace(spectrum, meta=spectrum.meta | {"resolution": observed})
+    return degrade(spectrum, training.high) if observed > training.high else spectrum
+
+
+def _by_resolution(spectra, hold: bool) -> dict[float | None, list[int]]:
+    """Indices of ``spectra`` by the resolution to hold (None: fit it): their own if ``hold``."""
     groups: dict[float | None, list[int]] = {}
     for i, spectrum in enumerate(spectra):
-        hold = spectrum.resolution is not None and "resolution" in emulator.label_names and not fit_resolution
         groups.setdefault(spectrum.resolution if hold else None, []).append(i)
     return groups
 
