@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
+import timeit
 
 
 def main() -> None:
@@ -38,7 +38,7 @@ def main() -> None:
     for dtype in ("float32", "bfloat16"):
         forward = _forward(layers, getattr(tf, dtype), tf)
         flux = emulator._to_flux(forward(x)).numpy()
-        seconds = min(_seconds(lambda: forward(x).numpy()) for _ in range(5))
+        seconds = min(timeit.repeat(lambda: forward(x).numpy(), number=1, repeat=5))
         result[dtype] = {
             "spectra_per_second": args.batch / seconds,
             "fraction_of_gemm": emulator.dense_flop_per_spectrum * args.batch / seconds / 1e9 / result["gemm_gflops"],
@@ -75,12 +75,6 @@ def _forward(layers: list, dtype, tf):
         return tf.cast(h, tf.float32)
 
     return forward
-
-
-def _seconds(work) -> float:
-    start = time.perf_counter()
-    work()
-    return time.perf_counter() - start
 
 
 if __name__ == "__main__":

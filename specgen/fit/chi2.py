@@ -10,8 +10,7 @@ the fit never leaves the domain the networks were trained on. The starts are amo
 of :data:`LIBRARY` generated spectra (labels on a scrambled Sobol sequence, made once per call) is
 compared with every star by two matrix products, and each star starts from the ``n_starts``
 library labels of lowest χ². From there Levenberg–Marquardt steps, with the Jacobian
-``∂F_model/∂u`` from forward-mode differentiation, reach the bottom of the basin in a few
-iterations; a row stops when a step lowers its χ² by less than ``tolerance``. All stars ×
+``∂F_model/∂u`` from central differences, reach the bottom of the basin in a few iterations; a row stops when a step lowers its χ² by less than ``tolerance``. All stars ×
 starts of a batch go through the network together; per star the start with the lowest χ² wins.
 Uncertainties come from the curvature there: the Gauss–Newton covariance ``(Jᵀ W J)⁻¹`` with
 ``J = ∂F_model/∂labels`` and ``W = 1/σ²``.
@@ -151,9 +150,10 @@ def fit_labels(
 
     Each star starts from the ``n_starts`` labels of a seeded library of :data:`LIBRARY` generated
     spectra that fit it best, and takes at most ``max_steps`` Levenberg–Marquardt steps from each,
-    fewer once a step lowers χ² by less than ``tolerance``; a star's fit depends on its spectrum alone. Stars are fitted ``batch_size // n_starts`` at a
-    time, all their starts in one batch; ``progress`` shows a bar over the stars. The result always
-    has a star axis, also for one spectrum.
+    fewer once a step lowers χ² by less than ``tolerance``; a star's fit depends on its spectrum
+    alone. Stars are fitted ``batch_size // n_starts`` at a time, all their starts in one batch;
+    ``progress`` shows a bar over the stars. The result always has a star axis, also for one
+    spectrum.
 
     Raises :class:`LabelError` for an unknown fixed label or a fixed value outside the training
     range, and ValueError for flux, ``sigma`` or ``model_error`` of the wrong shape, a negative or

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import timeit
 from pathlib import Path
 
 import numpy as np
@@ -35,14 +36,7 @@ def gemm_gflops(size: int = 4096, repeats: int = 3) -> float:
     throughputs are related."""
     a, b = np.random.default_rng(0).random((2, size, size), dtype=np.float32)
     a @ b
-    best = min(_seconds(lambda: a @ b) for _ in range(repeats))
-    return 2 * size**3 / best / 1e9
-
-
-def _seconds(work) -> float:
-    start = time.perf_counter()
-    work()
-    return time.perf_counter() - start
+    return 2 * size**3 / min(timeit.repeat(lambda: a @ b, number=1, repeat=repeats)) / 1e9
 
 
 def recorded_training(results: str | os.PathLike) -> pd.DataFrame:
