@@ -136,9 +136,9 @@ def card_markdown(card: dict[str, Any]) -> str:
         + " |"
         for n, b in test["mae_by_label"].items()
     )
-    tab5 = {k: v for k, v in card["tab5"].items() if k not in ("train_grid", "estimator")}
     ratios = "\n".join(
-        f"| {n} | {r['ratio']:.2f} | {r['ratio_low']:.2f}–{r['ratio_high']:.2f} | {r['n_stars']} |" for n, r in tab5.items()
+        f"| {n} | {r['ratio']:.2f} | {r['ratio_low']:.2f}–{r['ratio_high']:.2f} | {r['n_stars']} |"
+        for n, r in _tab5_rows(card).items()
     )
     limits = "\n".join(f"- {limit}" for limit in card["limits"])
     versions = ", ".join(f"{k} {v}" for k, v in (training["code_versions"] or {}).items())
@@ -207,11 +207,15 @@ def domain_table(card: dict[str, Any]) -> pd.DataFrame:
 def tab5_table(card: dict[str, Any]) -> pd.DataFrame:
     """The card's Tab. 5: a row per label, RMSE on radiative-transfer and on generated test spectra, their
     ratio with its 68% interval over test stars, and the number of stars (the labels' units)."""
-    rows = {k: v for k, v in card["tab5"].items() if k not in ("train_grid", "estimator")}
     columns = {"test": "RMSE (radiative transfer)", "generated": "RMSE (generated)", "ratio": "ratio",
                "ratio_low": "ratio, 16%", "ratio_high": "ratio, 84%", "n_stars": "stars"}
-    table = pd.DataFrame(rows).T[list(columns)].astype(float).astype({"n_stars": int})
+    table = pd.DataFrame(_tab5_rows(card)).T[list(columns)].astype(float).astype({"n_stars": int})
     return table.rename(columns=columns).rename_axis("label")
+
+
+def _tab5_rows(card: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """The card's Tab. 5 entries, label → its numbers (without the grid and estimator it names)."""
+    return {k: v for k, v in card["tab5"].items() if k not in ("train_grid", "estimator")}
 
 
 def _error(value: float | None) -> str:
