@@ -3,6 +3,7 @@
     specgen synth --n-stars 100 --variants 10 --seed 1 --out grid.h5     # random Tab. 1 labels
     specgen synth --labels stars.csv --out stars.h5                      # given labels
     specgen synth --profile demo                                         # data/demo/{train,test}.h5
+    specgen broaden grid.h5 --variants 20 --seed 2 --out more.h5         # new (v sin i, R) of its stars
     specgen import-ascii spectra/ --labels labels.csv --out grid.h5     # another code's spectra
     specgen info grid.h5
     specgen train --grid train.h5 --test test.h5 --out model/                # the demo profile's recipe
@@ -60,6 +61,12 @@ def _synth(args: argparse.Namespace) -> None:
     if report.reused:
         print(f"{args.out} is already complete for these parameters: reused")
     print(grid_summary(args.out))
+
+
+def _broaden(args: argparse.Namespace) -> None:
+    from specgen.synth.variants import draw_variants
+
+    print(grid_summary(draw_variants(args.grid, args.variants, args.seed, args.out)))
 
 
 def _import_ascii(args: argparse.Namespace) -> None:
@@ -255,6 +262,13 @@ def _fixed_label(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(f"--fix takes name=value, e.g. resolution=11500, not {text!r}") from None
 
 
+def _positive(text: str) -> int:
+    """A count, 1 or more, for ``--variants``."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"takes a whole number 1, 2, 3, ..., not {text!r}")
+    return int(text)
+
+
 def _degree(text: str) -> int:
     """A polynomial degree, 0 or more, for ``--continuum``."""
     if not text.isdigit():
@@ -320,6 +334,19 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--workers", type=int, default=2, help="local worker processes (default 2)")
     synth.add_argument("--scheduler", help="address of a dask.distributed scheduler, e.g. tcp://host:8786")
     synth.set_defaults(func=_synth)
+
+    br = sub.add_parser(
+        "broaden",
+        help="new (v sin i, R) variants of the stars a grid keeps the intrinsic spectra of (no radiative transfer)",
+        description="Draw (v sin i, R) uniformly in Tab. 1 for every star of GRID's /intrinsic group and broaden its "
+        "stored spectrum to them, exactly as synth does, into a new grid file (rows linked by star_id, the intrinsic "
+        "spectra copied along, the source and seed recorded).",
+    )
+    br.add_argument("grid", type=Path, help="grid with intrinsic spectra, made by specgen synth")
+    br.add_argument("--variants", type=_positive, default=10, help="(v sin i, R) copies per star (default 10)")
+    br.add_argument("--seed", type=int, default=2024, help="random seed of the (v sin i, R) draws (default 2024)")
+    br.add_argument("--out", type=Path, required=True, help="output HDF5 grid (a new file)")
+    br.set_defaults(func=_broaden)
 
     imp = sub.add_parser(
         "import-ascii",

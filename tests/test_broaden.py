@@ -6,10 +6,14 @@ import pytest
 from specgen.constants import C_KMS
 from specgen.synth.broaden import (
     broaden,
+    decimation,
     gaussian_kernel,
+    intrinsic_wavelength,
     observe,
+    observe_prebroadened,
     resample,
     rotation_kernel,
+    rotation_transfer,
     velocity_step,
 )
 
@@ -78,3 +82,26 @@ def test_observe_returns_one_row_per_variant(line):
     assert np.all(out[:, :100] == pytest.approx(1.0))
     with pytest.raises(ValueError, match="not covered"):
         resample(wave, flux, np.array([8000.0, 8500.0]))
+
+
+def test_rotation_transfer_is_the_kernels_fourier_transform():
+    kernel, n = rotation_kernel(20.0, DV), 512
+    direct = [np.sum(kernel * np.cos(2 * np.pi * k * np.arange(-40, 41) / n)) for k in range(n // 2 + 1)]
+    np.testing.assert_allclose(rotation_transfer(20.0, DV, n), direct, atol=1e-12)
+    assert rotation_transfer(0.0, DV, n).tolist() == [1.0] * (n // 2 + 1)
+
+
+def test_a_spectrum_stored_at_r_max_every_fourth_point_gives_every_variant(line):
+    """Pre-broadened to R = 14,500, kept every 2 km/s over the padded window: the variants of :func:`observe`."""
+    wave, flux = line
+    target = 8400.0 + 0.1 * np.arange(4000)
+    kept = decimation(wave, intrinsic_wavelength(target, 4 * DV, 300.0, 5000.0), 4)
+    assert velocity_step(wave[kept]) == pytest.approx(4 * DV) and wave[kept][0] <= 8388.0 and wave[kept][-1] >= 8812.5
+    stored = broaden(wave, flux, 0.0, 14500.0)[kept]
+    vsini, resolution = np.array([0.0, 300.0, 3.0, 0.0]), np.array([14500.0, 5000.0, 11500.0, 5000.0])
+    shortcut = observe_prebroadened(wave[kept], stored, vsini, resolution, target, 14500.0, 4)
+    np.testing.assert_allclose(shortcut, observe(wave, flux, vsini, resolution, target), atol=1e-7)
+    with pytest.raises(ValueError, match="above the spectrum's own"):
+        observe_prebroadened(wave[kept], stored, [0.0], [20000.0], target, 14500.0, 4)
+    with pytest.raises(ValueError, match="does not cover"):
+        decimation(wave[:1000], np.array([8388.0, 8812.0]), 4)

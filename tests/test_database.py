@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from specgen.cli import main
-from specgen.grid import GridError, read_attrs, read_grid
+from specgen.grid import GridError, read_attrs, read_grid, read_intrinsic
 from specgen.labels import LABEL_NAMES, TABLE1_RANGES
 from specgen.synth.database import plan_from_labels, random_plan, synthesize_grid
 
@@ -88,6 +88,9 @@ def test_killed_synthesis_resumes_without_loss_or_duplicates(tmp_path):
     assert len({row.tobytes() for row in grid.flux}) == len(grid)  # no duplicated spectrum
     assert grid.star_id.tolist() == sorted(grid.star_id.tolist())  # plan order, whichever worker finished first
     np.testing.assert_array_equal(np.sort(grid.labels[:, 0]), np.sort(np.repeat(random_plan(4, 2, 11).intrinsic[kept, 0], 2)))
+    stored = read_intrinsic(out)  # each kept star's intrinsic spectrum exactly once, in plan order
+    assert stored.star_id.tolist() == sorted(kept)
+    np.testing.assert_array_equal(stored.labels, random_plan(4, 2, 11).intrinsic[sorted(kept)])
 
 
 @pytest.mark.sme

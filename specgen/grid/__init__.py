@@ -1,6 +1,7 @@
 """The spectral grid: the HDF5 file every later stage reads.
 
 * :mod:`.format` — :class:`Grid`, the file format, reading, writing and resumable appending;
+* :mod:`.intrinsic` — each star's stored intrinsic spectrum (group ``/intrinsic``), read back;
 * :mod:`.ascii` — another code's spectra, one ASCII file per star, into a grid file;
 * :mod:`.tables` — label tables (CSV), per-star logs and summaries of grid files.
 """
@@ -19,6 +20,7 @@ from specgen.grid.format import (
     read_grid,
     write_grid,
 )
+from specgen.grid.intrinsic import IntrinsicSpectra, read_intrinsic
 from specgen.grid.tables import grid_summary, read_label_table, read_star_log
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "Grid",
     "GridAppender",
     "GridError",
+    "IntrinsicSpectra",
     "as_grid",
     "decode_attr",
     "grid_summary",
@@ -34,6 +37,7 @@ __all__ = [
     "provenance",
     "read_attrs",
     "read_grid",
+    "read_intrinsic",
     "read_label_table",
     "read_star_log",
     "write_grid",

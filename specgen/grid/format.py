@@ -7,6 +7,21 @@ Format (any radiative-transfer code can produce it; see the book's chapter 01):
 ``/labels``      (n_spec, n_labels) float64, columns named by the file attribute ``label_names``
 ``/star_id``     (n_spec,) int64, optional: which intrinsic spectrum a row was broadened from;
                  without it, rows with identical intrinsic labels (Teff, log g, [M/H], ξt) are one star
+``/intrinsic``   optional group: one row per star with broadened rows (rejected stars have none), its
+                 spectrum without rotation (v sin i = 0) convolved with the instrumental Gaussian of
+                 R = ``pre_resolution`` only, from which any v sin i ≤ ``vsini_max`` and
+                 ``resolution_min`` ≤ R ≤ ``pre_resolution`` can be drawn (``specgen broaden``):
+
+  ``wavelength`` (n_points,) float64, Å, uniform in ln λ (attribute ``medium``), padded beyond
+                 ``/wavelength`` for the widest rotation and instrumental profile; every
+                 ``velocity_step / synthesis_step``-th point of the grid it was synthesised on
+  ``flux``       (n_stars, n_points) float32, continuum-normalised
+  ``labels``     (n_stars, 4) float64, columns named by its attribute ``label_names`` (Teff, log g,
+                 [M/H], ξt) with ``units``
+  ``star_id``    (n_stars,) int64: the ``/star_id`` of the star's broadened rows
+
+  group attributes: ``pre_resolution`` (λ/Δλ), ``velocity_step`` and ``synthesis_step`` (km/s),
+  ``vsini_max`` (km/s), ``resolution_min``, ``description``, and ``n_committed`` (rows known to be whole)
 
 File attributes: ``label_names``, ``label_units`` and provenance (``code``, ``code_versions``,
 ``linelist``, ``atmospheres``, ``seed``, ``wavelength_medium``, ``created``, ...). A file being
@@ -29,6 +44,9 @@ import numpy as np
 from specgen.labels import INTRINSIC_LABELS, LABEL_NAMES, LABEL_UNITS, check_labels
 
 FORMAT_VERSION = 1
+
+#: The group of a grid file holding each star's stored intrinsic spectrum.
+INTRINSIC_GROUP = "intrinsic"
 
 
 class GridError(ValueError):
@@ -238,11 +256,13 @@ class GridAppender:
     Rows become permanent only when :meth:`append` returns: the file records ``n_committed``
     after the data are flushed, and reopening truncates any half-written rows beyond it.
     An optional per-star log (group ``/stars``: one row per radiative-transfer run, with its
-    cost and notes) is committed together with the rows. Use as a context manager;
-    :meth:`finish` marks the file complete.
+    cost and notes) is committed together with the rows, and so is each star's intrinsic
+    spectrum (group ``/intrinsic``, on ``intrinsic_wavelength`` with the group attributes
+    ``intrinsic_attrs``) where one is given. Use as a context manager; :meth:`finish` marks the
+    file complete.
     """
 
-    _ROWS = ("flux", "labels", "star_id")
+    _ROWS = ("flux", "labels", "star_id")  # the row datasets, of the file and of /intrinsic
 
     def __init__(
         self,
@@ -250,16 +270,27 @@ class GridAppender:
         wavelength: np.ndarray,
         label_names: Sequence[str] = LABEL_NAMES,
         attrs: Mapping[str, Any] | None = None,
+        intrinsic_wavelength: np.ndarray | None = None,
+        intrinsic_attrs: Mapping[str, Any] | None = None,
     ):
         self.path = Path(path)
         self.label_names = tuple(label_names)
-        if self.path.exists():
+        resuming = self.path.exists()
+        if resuming:
             self._file = _open_for_append(self.path)
-            self._resume(np.asarray(wavelength))
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = h5py.File(self.path, "w")
-            self._create(np.asarray(wavelength, dtype=np.float64), attrs or {})
+        try:
+            if resuming:
+                self._resume(np.asarray(wavelength))
+            else:
+                self._create(np.asarray(wavelength, dtype=np.float64), attrs or {})
+            if intrinsic_wavelength is not None:
+                self._require_intrinsic(np.asarray(intrinsic_wavelength, dtype=np.float64), intrinsic_attrs or {})
+        except BaseException:
+            self._file.close()
+            raise
 
     def _create(self, wavelength: np.ndarray, attrs: Mapping[str, Any]) -> None:
         f = self._file
@@ -293,6 +324,31 @@ class GridAppender:
             f[name].resize(self.n_rows, axis=0)
         for dset in f.get("stars", {}).values():
             dset.resize(self.n_stars, axis=0)
+        for name in self._ROWS if INTRINSIC_GROUP in f else ():
+            f[INTRINSIC_GROUP][name].resize(self.n_intrinsic, axis=0)
+
+    def _require_intrinsic(self, wavelength: np.ndarray, attrs: Mapping[str, Any]) -> None:
+        """Check the ``/intrinsic`` group against ``wavelength``, or create it (in a file begun without one too)."""
+        f = self._file
+        if INTRINSIC_GROUP in f:
+            if not np.array_equal(f[INTRINSIC_GROUP]["wavelength"][:], wavelength):
+                raise GridError(f"{self.path} holds intrinsic spectra on another wavelength grid; choose another output file")
+            return
+        group, n_points, n_lab = f.create_group(INTRINSIC_GROUP), wavelength.size, len(INTRINSIC_LABELS)
+        wl = group.create_dataset("wavelength", data=wavelength)
+        wl.attrs["unit"] = "Angstrom"
+        wl.attrs["medium"] = f["wavelength"].attrs.get("medium", "air")
+        # a chunk per star: each append writes one, and the file grows by n_points · 4 bytes a star
+        fl = group.create_dataset("flux", (0, n_points), np.float32, maxshape=(None, n_points), chunks=(1, n_points))
+        fl.attrs["unit"] = "continuum-normalised (F/Fc)"
+        lab = group.create_dataset("labels", (0, n_lab), np.float64, maxshape=(None, n_lab), chunks=(1024, n_lab))
+        lab.attrs["label_names"] = _encode_attr(list(INTRINSIC_LABELS))
+        lab.attrs["units"] = json.dumps({name: LABEL_UNITS[name] for name in INTRINSIC_LABELS})
+        group.create_dataset("star_id", (0,), np.int64, maxshape=(None,), chunks=(1024,))
+        for key, value in attrs.items():
+            group.attrs[key] = _encode_attr(value)
+        group.attrs["n_committed"] = 0
+        f.flush()
 
     @property
     def n_rows(self) -> int:
@@ -301,6 +357,11 @@ class GridAppender:
     @property
     def n_stars(self) -> int:
         return int(self._file.attrs.get("n_stars_committed", 0))
+
+    @property
+    def n_intrinsic(self) -> int:
+        group = self._file.get(INTRINSIC_GROUP)
+        return 0 if group is None else int(group.attrs["n_committed"])
 
     def logged_star_ids(self) -> np.ndarray:
         """Star ids in the per-star log: the stars already done (for resuming)."""
@@ -313,8 +374,10 @@ class GridAppender:
         labels: np.ndarray,
         star_id: np.ndarray | int,
         star_log: Mapping[str, float | str] | None = None,
+        intrinsic: np.ndarray | None = None,
     ) -> None:
-        """Append rows (and optionally one per-star log entry with a ``star_id`` key) and commit."""
+        """Append rows (and optionally one per-star log entry with a ``star_id`` key, and the intrinsic
+        spectrum ``(n_points,)`` of the one star whose rows these are) and commit."""
         flux = np.asarray(flux, dtype=np.float32)
         labels = check_labels(labels, self.label_names, ranges=None)
         star_id = np.broadcast_to(np.asarray(star_id, dtype=np.int64), (labels.shape[0],))
@@ -322,6 +385,7 @@ class GridAppender:
             raise GridError(f"flux shape {flux.shape} does not match {labels.shape[0]} label rows")
         if not np.isfinite(flux).all():
             raise GridError("flux contains NaN or inf")
+        star = None if intrinsic is None else self._intrinsic_row(intrinsic, labels, star_id)
         f, n = self._file, self.n_rows
         for name, data in zip(self._ROWS, (flux, labels, star_id)):
             _extend(f[name], n, data)
@@ -332,10 +396,38 @@ class GridAppender:
                     dtype = h5py.string_dtype() if isinstance(value, str) else np.asarray(value).dtype
                     stars.create_dataset(key, (self.n_stars,), dtype, maxshape=(None,), chunks=(256,))
                 _extend(stars[key], self.n_stars, np.asarray([value], dtype=stars[key].dtype))
+        n_intrinsic = self.n_intrinsic
+        if star is not None:
+            for name, data in zip(self._ROWS, star):
+                _extend(f[INTRINSIC_GROUP][name], n_intrinsic, data)
         f.flush()
+        if star is not None:
+            f[INTRINSIC_GROUP].attrs["n_committed"] = n_intrinsic + 1
         f.attrs["n_committed"] = n + labels.shape[0]
         f.attrs["n_stars_committed"] = self.n_stars + (star_log is not None)
         f.flush()
+
+    def _intrinsic_row(
+        self, intrinsic: np.ndarray, labels: np.ndarray, star_id: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The ``/intrinsic`` rows (flux, labels, star_id) of the star whose broadened rows are ``labels``."""
+        if INTRINSIC_GROUP not in self._file:
+            raise GridError(f"{self.path} has no /intrinsic group: open the appender with intrinsic_wavelength")
+        missing = [name for name in INTRINSIC_LABELS if name not in self.label_names]
+        if missing or labels.shape[0] == 0 or np.unique(star_id).size != 1:
+            raise GridError(
+                "an intrinsic spectrum goes with the rows of one star, labelled with "
+                f"{list(INTRINSIC_LABELS)}; got {labels.shape[0]} rows of stars {np.unique(star_id).tolist()} "
+                f"labelled {list(self.label_names)}"
+            )
+        row = np.asarray(intrinsic, dtype=np.float32)[np.newaxis]
+        n_points = self._file[INTRINSIC_GROUP]["flux"].shape[1]
+        if row.shape != (1, n_points):
+            raise GridError(f"intrinsic spectrum of shape {np.shape(intrinsic)}; /intrinsic holds ({n_points},)")
+        if not np.isfinite(row).all():
+            raise GridError("intrinsic flux contains NaN or inf")
+        columns = [self.label_names.index(name) for name in INTRINSIC_LABELS]
+        return row, labels[:1, columns], star_id[:1]
 
     def finish(self) -> None:
         """Mark the file complete."""

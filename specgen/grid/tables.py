@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from specgen.grid.format import GridError, open_grid, read_attrs, read_grid
+from specgen.grid.intrinsic import read_intrinsic
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,6 +70,14 @@ def grid_summary(path: str | os.PathLike) -> str:
         lines.append(
             f"  radiative transfer: {rejected.size} stars, {rejected.sum()} rejected, {repaired.sum()} atmospheres "
             f"repaired, median {np.median(seconds) if seconds.size else float('nan'):.1f} s per synthesis"
+        )
+    stored = read_intrinsic(path, allow_incomplete=True, rows=slice(0, 0))
+    if stored is not None:
+        a, wave = stored.attrs, stored.wavelength
+        lines.append(
+            f"  intrinsic spectra (/intrinsic): {a.get('n_committed')} stars × {wave.size} points, "
+            f"{wave[0]:.2f}–{wave[-1]:.2f} Å every {a.get('velocity_step', np.nan):g} km/s, "
+            f"at R = {a.get('pre_resolution', np.nan):g} without rotation: `specgen broaden` draws new variants"
         )
     skip = {"label_names", "label_units", "complete", "n_committed", "n_stars_committed"}
     lines.append("  provenance:")

@@ -17,14 +17,12 @@ SYNSPEC + ROTIN grids with each star once at its own v sin i and R.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Sequence
 
 import keras
 import numpy as np
 from keras import layers, ops
 
-from specgen.constants import C_KMS
 from specgen.grid import Grid, GridError
 from specgen.labels import check_labels, label_array, spanned_ranges
 from specgen.model.broadening import Broadening
@@ -33,23 +31,13 @@ from specgen.model.emulator import Emulator, EmulatorError
 from specgen.model.networks import dense_stack, predict_in_batches
 from specgen.model.scaling import Scaler
 from specgen.model.schedule import History, fit_with_early_stopping
-from specgen.synth.broaden import FWHM_TO_SIGMA
+from specgen.synth.broaden import intrinsic_wavelength
 
 #: The labels the network sees, and those the broadening layer applies.
 INTRINSIC_LABELS = ("teff", "logg", "m_h", "xi_t")
 BROADENING_LABELS = ("vsini", "resolution")
 
-_GAUSSIAN_REACH = 5.0  # the instrumental kernel is cut at 5σ, as in synth.broaden
 _MIN_SPREAD = 1e-3  # continuum units: a point flat in every training spectrum can still move
-
-
-def intrinsic_wavelength(target: np.ndarray, step_kms: float, vsini_max: float, resolution_min: float) -> np.ndarray:
-    """Wavelengths (Å), uniform in ln λ at ``step_kms``, covering ``target`` padded on each side by the
-    widest rotation (``vsini_max``, km/s) and instrumental Gaussian (``resolution_min``) plus two steps,
-    so that the broadened flux is exact up to the first and last pixel of ``target``."""
-    pad = vsini_max + _GAUSSIAN_REACH * FWHM_TO_SIGMA * C_KMS / resolution_min + 2 * step_kms  # km/s
-    start, span = math.log(target[0]) - pad / C_KMS, math.log(target[-1] / target[0]) + 2 * pad / C_KMS
-    return np.exp(start + np.arange(math.ceil(span * C_KMS / step_kms) + 1) * step_kms / C_KMS)
 
 
 @keras.saving.register_keras_serializable(package="specgen")

@@ -10,11 +10,21 @@ ln λ, where both kernels are constant in velocity:
 
 Both kernels are integrated over each velocity pixel and normalised to unit sum, so the
 equivalent width of every line is conserved.
+
+A spectrum already convolved with the Gaussian of the highest resolving power R_max is smooth
+enough to be kept on a coarser ln λ grid (every few synthesis points, of a window padded by
+:func:`intrinsic_wavelength`). Convolutions commute, so :func:`observe_prebroadened` gets any
+(v sin i, R ≤ R_max) from it with the rotation and the remaining Gaussian, FWHM² = (c/R)² − (c/R_max)²,
+applied in the Fourier domain and the result interpolated back onto the synthesis points: the
+same spectrum as :func:`observe` from the intrinsic one, without storing the intrinsic one.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+import scipy.fft as sfft
 from scipy.signal import fftconvolve
 from scipy.special import erf
 
@@ -22,6 +32,7 @@ from specgen.constants import C_KMS
 
 FWHM_TO_SIGMA = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
 SUBSAMPLES = 16  # sub-pixels per pixel when integrating the rotation kernel
+GAUSSIAN_REACH = 5.0  # the instrumental kernel is cut at this many σ
 
 
 def velocity_step(wavelength: np.ndarray) -> float:
@@ -55,7 +66,7 @@ def rotation_kernel(vsini: float, dv: float, epsilon: float = 0.6) -> np.ndarray
     return kernel / kernel.sum()
 
 
-def gaussian_kernel(resolution: float, dv: float, n_sigma: float = 5.0) -> np.ndarray:
+def gaussian_kernel(resolution: float, dv: float, n_sigma: float = GAUSSIAN_REACH) -> np.ndarray:
     """Gaussian instrumental profile of FWHM c/R on pixels of ``dv`` km/s, unit sum."""
     if resolution <= 0:
         raise ValueError(f"resolution must be positive, got {resolution}")
@@ -106,3 +117,79 @@ def observe(
     return np.stack(
         [resample(wavelength, broaden(wavelength, flux, v, r, epsilon), target) for v, r in zip(vsini, resolution)]
     )
+
+
+def intrinsic_wavelength(target: np.ndarray, step_kms: float, vsini_max: float, resolution_min: float) -> np.ndarray:
+    """Wavelengths (Å), uniform in ln λ at ``step_kms``, covering ``target`` padded on each side by the
+    widest rotation (``vsini_max``, km/s) and instrumental Gaussian (``resolution_min``) plus two steps,
+    so that the broadened flux is exact up to the first and last pixel of ``target``."""
+    pad = vsini_max + GAUSSIAN_REACH * FWHM_TO_SIGMA * C_KMS / resolution_min + 2 * step_kms  # km/s
+    start, span = math.log(target[0]) - pad / C_KMS, math.log(target[-1] / target[0]) + 2 * pad / C_KMS
+    return np.exp(start + np.arange(math.ceil(span * C_KMS / step_kms) + 1) * step_kms / C_KMS)
+
+
+def decimation(wavelength: np.ndarray, window: np.ndarray, factor: int) -> slice:
+    """Every ``factor``-th point of ``wavelength`` (uniform in ln λ), from the last one at or below
+    ``window[0]`` to the first one at or above ``window[-1]`` (Å); raises if ``wavelength`` is shorter."""
+    dv = velocity_step(wavelength)
+    first = math.floor(math.log(window[0] / wavelength[0]) * C_KMS / dv + 1e-9)
+    count = math.ceil(math.log(window[-1] / wavelength[first]) * C_KMS / (factor * dv) - 1e-9) + 1
+    last = first + factor * (count - 1)
+    if first < 0 or last >= wavelength.size:
+        raise ValueError(
+            f"{wavelength[0]:.2f}–{wavelength[-1]:.2f} Å does not cover the window {window[0]:.2f}–{window[-1]:.2f} Å"
+        )
+    return slice(first, last + 1, factor)
+
+
+def rotation_transfer(vsini: float, dv: float, n_fft: int, epsilon: float = 0.6) -> np.ndarray:
+    """The real transfer function, ``(n_fft // 2 + 1,)`` at ``scipy.fft.rfftfreq(n_fft, dv)``, of
+    :func:`rotation_kernel` on pixels of ``dv`` km/s: the rotation :func:`broaden` applies there."""
+    kernel = rotation_kernel(vsini, dv, epsilon)
+    half = kernel.size // 2
+    if kernel.size > n_fft:
+        raise ValueError(f"a rotation of {vsini} km/s is wider than {n_fft} points of {dv} km/s")
+    centred = np.zeros(n_fft)
+    centred[: half + 1], centred[n_fft - half :] = kernel[half:], kernel[:half]
+    return sfft.rfft(centred).real
+
+
+def observe_prebroadened(
+    wavelength: np.ndarray,
+    flux: np.ndarray,
+    vsini: np.ndarray,
+    resolution: np.ndarray,
+    target: np.ndarray,
+    pre_resolution: float,
+    upsample: int,
+    epsilon: float = 0.6,
+) -> np.ndarray:
+    """:func:`observe` for a spectrum already broadened to ``pre_resolution`` (a Gaussian, no rotation)
+    on every ``upsample``-th point of the synthesis grid: shape (n_variants, n_target).
+
+    ``wavelength`` (Å, uniform in ln λ) must keep the spectrum band-limited (2 km/s at R = 14,500
+    leaves < 1e-40 of it beyond the Nyquist frequency) and be padded for the widest kernel
+    (:func:`intrinsic_wavelength`). Each variant is the rotation of :func:`rotation_kernel` on the
+    synthesis grid times the remaining Gaussian, multiplied onto the spectrum's Fourier transform
+    (of the spectrum and its mirror image, so that it is periodic and continuous), transformed back
+    onto the synthesis grid and interpolated onto ``target`` as :func:`observe` does.
+    """
+    vsini, resolution = np.atleast_1d(vsini), np.atleast_1d(resolution)
+    if np.any(resolution > pre_resolution):
+        raise ValueError(f"resolution {resolution.max():g} above the spectrum's own, {pre_resolution:g}")
+    dv, n = velocity_step(wavelength), flux.size
+    half_period = sfft.next_fast_len(n, real=True)  # the spectrum, then its last value, then all mirrored
+    edge = np.full(half_period - n, flux[-1])
+    spectrum = sfft.rfft(np.concatenate([flux, edge, edge, flux[::-1]]))
+    spectrum[-1] /= 2  # the Nyquist term, split between ±frequency once the grid is finer
+    frequency = sfft.rfftfreq(2 * half_period, dv)  # cycles per km/s
+    n_fine = 2 * half_period * upsample
+    fine = wavelength[0] * np.exp(np.arange((n - 1) * upsample + 1) * dv / upsample / C_KMS)
+    rows = []
+    for v, r in zip(vsini, resolution):
+        variance = (FWHM_TO_SIGMA * C_KMS) ** 2 * (1.0 / r**2 - 1.0 / pre_resolution**2)  # (km/s)²
+        transfer = rotation_transfer(v, dv / upsample, n_fine, epsilon)[: half_period + 1]
+        transfer *= np.exp(-2.0 * np.pi**2 * variance * frequency**2)
+        broadened = sfft.irfft(spectrum * transfer, n_fine)[: fine.size] * upsample
+        rows.append(resample(fine, broadened, target))
+    return np.stack(rows)

@@ -1,7 +1,9 @@
 """The training database: plan the labels, synthesise in parallel, append to a grid file.
 
 Each *star* is one radiative-transfer synthesis at (Teff, log g, [M/H], ξt); it is broadened
-into ``variants`` spectra of random (v sin i, R). Stars run as tasks on a dask.distributed
+into ``variants`` spectra of random (v sin i, R), and kept, without rotation and broadened to
+R_max = 14,500 only, in the file's ``/intrinsic`` group, from which :mod:`specgen.synth.variants`
+draws any number of further variants. Stars run as tasks on a dask.distributed
 cluster: a local one with ``workers`` processes by default, or the scheduler you name
 (dask-jobqueue users start a SLURM cluster and pass its address). Results are appended star by
 star to the HDF5 grid, so an interrupted run resumes where it stopped, losing and duplicating
@@ -31,11 +33,51 @@ from specgen.labels import (
 from specgen.runtime.parallel import dask_client
 from specgen.runtime.profiles import Profile
 from specgen.synth.atmospheres import AtmosphereError, compute_atmosphere
-from specgen.synth.broaden import observe
-from specgen.synth.sme import code_versions, synthesize_intrinsic
+from specgen.synth.broaden import broaden, decimation, intrinsic_wavelength, observe
+from specgen.synth.sme import code_versions, log_uniform_grid, synthesize_intrinsic
 
 _INTRINSIC_COLS = [LABEL_NAMES.index(n) for n in INTRINSIC_LABELS]
 _VARIANT_COLS = [LABEL_NAMES.index(n) for n in ("vsini", "resolution")]
+
+#: The grid PySME synthesises every star on: Å (air), and km/s per step in ln λ.
+SYNTHESIS_RANGE = (8380.0, 8820.0)
+SYNTHESIS_STEP = 0.5
+SYNTHESIS_WAVELENGTH = log_uniform_grid(*SYNTHESIS_RANGE, SYNTHESIS_STEP)
+
+#: The stored intrinsic spectrum: broadened to the top of Tab. 1's R (no rotation), every STORE_STEP
+#: km/s of the synthesis grid over the RVS window padded for Tab. 1's widest rotation and instrument.
+STORE_STEP = 2.0
+PRE_RESOLUTION = TABLE1_RANGES["resolution"].high
+
+
+def store_attrs() -> dict:
+    """Attributes of the ``/intrinsic`` group synthesis writes: what its spectra are, and their limits."""
+    return {
+        "description": "intrinsic spectrum without rotation (v sin i = 0), convolved with the Gaussian instrumental "
+        "profile of R = pre_resolution only",
+        "pre_resolution": PRE_RESOLUTION,
+        "velocity_step": STORE_STEP,
+        "synthesis_step": SYNTHESIS_STEP,
+        "vsini_max": TABLE1_RANGES["vsini"].high,
+        "resolution_min": TABLE1_RANGES["resolution"].low,
+    }
+
+
+def store_slice(target: np.ndarray = RVS_WAVELENGTH) -> slice:
+    """The points of :data:`SYNTHESIS_WAVELENGTH` a stored intrinsic spectrum keeps, for spectra on ``target`` (Å)."""
+    store = store_attrs()
+    window = intrinsic_wavelength(target, store["velocity_step"], store["vsini_max"], store["resolution_min"])
+    return decimation(SYNTHESIS_WAVELENGTH, window, round(store["velocity_step"] / store["synthesis_step"]))
+
+
+def draw_broadening(
+    rng: np.random.Generator, n_stars: int, variants: int, ranges: Mapping[str, LabelRange] = TABLE1_RANGES
+) -> np.ndarray:
+    """(v sin i [km/s], R) of ``variants`` copies of each of ``n_stars`` stars, (n_stars, variants, 2),
+    uniform in ``ranges``."""
+    low = [ranges[name].low for name in ("vsini", "resolution")]
+    high = [ranges[name].high for name in ("vsini", "resolution")]
+    return rng.uniform(low, high, size=(n_stars, variants, 2))
 
 
 @dataclass(frozen=True)
@@ -92,8 +134,7 @@ def random_plan(
         intrinsic = rng.uniform(low[_INTRINSIC_COLS], high[_INTRINSIC_COLS], size=(n_stars, len(_INTRINSIC_COLS)))
     else:
         intrinsic = SAMPLERS[sampling](n_stars, seed, INTRINSIC_LABELS, ranges)
-    var = rng.uniform(low[_VARIANT_COLS], high[_VARIANT_COLS], size=(n_stars, variants, 2))
-    return SynthesisPlan(intrinsic, var, seed, sampling)
+    return SynthesisPlan(intrinsic, draw_broadening(rng, n_stars, variants, ranges), seed, sampling)
 
 
 def plan_from_labels(labels: np.ndarray) -> SynthesisPlan:
@@ -104,7 +145,8 @@ def plan_from_labels(labels: np.ndarray) -> SynthesisPlan:
 
 @dataclass(frozen=True)
 class StarSpectra:
-    """One star's broadened spectra and what they cost."""
+    """One star's broadened spectra, its stored intrinsic spectrum (on ``SYNTHESIS_WAVELENGTH[store_slice()]``)
+    and what they cost."""
 
     star_id: int
     labels: np.ndarray  # (k, 6)
@@ -113,10 +155,12 @@ class StarSpectra:
     broaden_seconds: float
     note: str = ""  # atmosphere repairs, or why the star was rejected
     rejected: bool = False
+    intrinsic: np.ndarray | None = None  # (n_points,) float32, at PRE_RESOLUTION; None if rejected
 
 
 def synthesize_star(star_id: int, labels: np.ndarray, wavelength: np.ndarray = RVS_WAVELENGTH) -> StarSpectra:
-    """Radiative transfer for one star, then each of its (v sin i, R) variants on ``wavelength``.
+    """Radiative transfer for one star, then each of its (v sin i, R) variants on ``wavelength`` and the
+    spectrum kept to draw more (:func:`store_slice`).
 
     ``labels`` (k, 6) share their intrinsic columns. An unusable model atmosphere gives a
     rejected result (no flux) rather than an exception, so one bad star does not stop a grid.
@@ -128,10 +172,13 @@ def synthesize_star(star_id: int, labels: np.ndarray, wavelength: np.ndarray = R
     except AtmosphereError as err:
         empty = np.empty((0, wavelength.size), np.float32)
         return StarSpectra(star_id, labels[:0], empty, 0.0, 0.0, str(err), rejected=True)
-    wave, intrinsic = synthesize_intrinsic(atmosphere, xi_t)
+    wave, intrinsic = synthesize_intrinsic(
+        atmosphere, xi_t, wavelength_range=SYNTHESIS_RANGE, velocity_step=SYNTHESIS_STEP
+    )
     synthesized = time.perf_counter()
     vsini, resolution = labels[:, _VARIANT_COLS].T
     flux = observe(wave, intrinsic, vsini, resolution, wavelength).astype(np.float32)
+    stored = broaden(wave, intrinsic, 0.0, PRE_RESOLUTION)[store_slice(wavelength)].astype(np.float32)
     return StarSpectra(
         star_id,
         labels,
@@ -139,6 +186,7 @@ def synthesize_star(star_id: int, labels: np.ndarray, wavelength: np.ndarray = R
         synthesized - start,
         time.perf_counter() - synthesized,
         "; ".join(atmosphere.repairs),
+        intrinsic=stored,
     )
 
 
@@ -215,7 +263,8 @@ def synthesize_grid(
         if old.get("complete"):
             return SynthesisReport(path, 0, 0, 0, 0.0, reused=True)
 
-    with GridAppender(path, RVS_WAVELENGTH, LABEL_NAMES, attrs) as out:
+    store = {"intrinsic_wavelength": SYNTHESIS_WAVELENGTH[store_slice()], "intrinsic_attrs": store_attrs()}
+    with GridAppender(path, RVS_WAVELENGTH, LABEL_NAMES, attrs, **store) as out:
         todo = sorted(set(range(len(plan))) - set(out.logged_star_ids().tolist()))
         done = rejected = spectra = 0
         if todo:
@@ -235,7 +284,7 @@ def synthesize_grid(
                     bar.update()
                     while next_star in waiting:
                         star = waiting.pop(next_star)
-                        out.append(star.flux, star.labels, star.star_id, _star_log(star, plan))
+                        out.append(star.flux, star.labels, star.star_id, _star_log(star, plan), star.intrinsic)
                         done += 1
                         rejected += star.rejected
                         spectra += len(star.flux)
