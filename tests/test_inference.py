@@ -71,6 +71,21 @@ def test_fitting_stars_together_equals_fitting_them_one_by_one(emulator, observe
     assert np.all(np.abs(alone - fit.labels) < 0.2 * fit.uncertainties)
 
 
+def test_the_start_library_is_made_once_per_settings_and_reused(emulator, observed, fit, monkeypatch):
+    from specgen.fit import chi2
+
+    made = []
+    of = chi2._Library.of.__func__
+    monkeypatch.setattr(chi2._Library, "of", classmethod(lambda cls, *a: made.append(a[-1]) or of(cls, *a)))
+    again = fit_labels(observed, emulator, SIGMA)  # the fixture's fit made this library
+    np.testing.assert_array_equal(again.labels, fit.labels)
+    assert made == []
+    fit_labels(observed[0], emulator, SIGMA, seed=1)
+    fit_labels(observed[0], emulator, SIGMA, fixed={"resolution": 11500})
+    fit_labels(observed[0], emulator, SIGMA, seed=1)
+    assert made == [1, 0]  # another seed, other fixed labels: each its own library, then reused
+
+
 def test_a_fixed_label_keeps_its_value_and_gives_a_degree_of_freedom(emulator, observed, fit):
     held = fit_labels(observed, emulator, SIGMA, fixed={"resolution": 11500})
     j = emulator.label_names.index("resolution")

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import os
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Mapping
 
@@ -64,6 +65,8 @@ _DIFFERENCE_STEP = 3e-2
 BOUND_FRACTION = 0.01
 #: Library labels are drawn in this inner fraction of each range (a start on a bound has u = ±∞).
 _START_MARGIN = 0.05
+#: Start libraries kept per emulator (one per set of fixed labels and seed).
+_LIBRARIES_KEPT = 2
 #: A Fisher matrix scaled to unit diagonal whose smallest eigenvalue is below this fraction of its
 #: largest leaves a combination of labels unconstrained.
 _DEGENERATE = 1e-10
@@ -165,7 +168,7 @@ def fit_labels(
     box = _Box.of(emulator, fixed or {})
     observed, weight = _observations(flux, sigma, model_error, emulator.n_pix, box.n_free)
     network = _network(emulator)
-    library = _Library.of(network, box, seed)
+    library = network.library(box, seed)
     stars_per_batch = max(1, batch_size // n_starts)
     u = []
     with tqdm(total=len(observed), unit="star", desc="fit", disable=not progress, smoothing=0.1) as bar:
@@ -300,6 +303,19 @@ class _Network:
                     tf.linalg.matvec(weighted, residual), tf.reduce_sum(weight * residual**2, axis=1))
 
         self.jacobian, self.normal_equations = jacobian, normal_equations
+        self._libraries: OrderedDict[tuple, _Library] = OrderedDict()
+
+    def library(self, box: _Box, seed: int) -> _Library:
+        """The start library of ``box`` (its free labels and fixed values) and ``seed``, made at the first
+        fit that needs it and reused by later ones, such as a survey's chunks; the last
+        :data:`_LIBRARIES_KEPT` are kept (65 MB each at 4,000 pixels)."""
+        key = (box.free.tobytes(), box.values.tobytes(), seed)  # values: the fixed labels' and the free ones' low bounds
+        if key not in self._libraries:
+            self._libraries[key] = _Library.of(self, box, seed)
+            while len(self._libraries) > _LIBRARIES_KEPT:
+                self._libraries.popitem(last=False)
+        self._libraries.move_to_end(key)
+        return self._libraries[key]
 
 
 _NETWORKS: weakref.WeakKeyDictionary[Emulator, _Network] = weakref.WeakKeyDictionary()
