@@ -166,9 +166,9 @@ def _fit(args: argparse.Namespace) -> None:
     from specgen.model.emulator import Emulator
 
     n_starts = N_STARTS if args.starts is None else args.starts
-    if args.resolution is not None and not args.spectrum:
-        raise SystemExit("specgen fit: --resolution goes with --spectrum (observed spectra, degraded when sharper "
-                         "than the model); for --spectra use --fix resolution=VALUE")
+    if args.resolution is not None and not (args.spectrum or args.out):
+        raise SystemExit("specgen fit: --resolution goes with observed spectra (--spectrum, or a folder of them with "
+                         "--spectra and --out), degraded when sharper than the model; for a grid use --fix resolution=VALUE")
     if args.out is not None:  # a survey, in resumable chunks, to a table
         if args.spectra is None or args.json:
             raise SystemExit("specgen fit: --out writes the fits of --spectra (a grid file or a folder of spectrum "
@@ -176,7 +176,7 @@ def _fit(args: argparse.Namespace) -> None:
         from specgen.fit.survey import CHUNK_SIZE, fit_survey
 
         fit_survey(args.spectra, args.model, args.out, snr=args.snr, fixed=dict(args.fix), n_starts=n_starts,
-                   fit_resolution=args.fit_resolution, model_error=args.model_error,
+                   fit_resolution=args.fit_resolution, resolution=args.resolution, model_error=args.model_error,
                    chunk_size=CHUNK_SIZE if args.chunk_size is None else args.chunk_size, scheduler=args.scheduler,
                    progress=True)
         return
@@ -446,7 +446,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="signal-to-noise per pixel, σ = 1/snr (default: the file's flux errors; 100 for --spectra)")
     resolution = fit.add_mutually_exclusive_group()
     resolution.add_argument("--resolution", type=float, metavar="R",
-                            help="with --spectrum: the observation's resolving power λ/Δλ, held in the fit; a "
+                            help="with --spectrum (or a folder with --out): the observation's resolving power λ/Δλ, held "
+                            "in the fit; a "
                             "spectrum sharper than the model's training range is first degraded to its top")
     resolution.add_argument("--fit-resolution", action="store_true",
                             help="fit the resolution even when the instrument's is known (Gaia RVS: 11,500)")

@@ -281,6 +281,26 @@ def test_a_folder_of_observed_files_flags_the_bad_ones(ci_emulator, tmp_path):
     assert table.drop(good.index)[label_columns(ci_emulator)].isna().all().all()
 
 
+def test_a_folder_at_a_known_resolution_is_fitted_at_it(ci_emulator, tmp_path):
+    folder = tmp_path / "stars"
+    folder.mkdir()
+    grid = read_grid(TEST_GRID)
+    for i in range(2):
+        np.savetxt(folder / f"star{i}.txt", np.column_stack([grid.wavelength, grid.flux[i]]))
+    r = ci_emulator.label_ranges["resolution"]
+    held = round(r.low + 0.3 * (r.high - r.low))
+    out = fit_survey(folder, ci_emulator, tmp_path / "fits.csv", snr=50, n_starts=2, resolution=held, progress=False)
+    table = pd.read_csv(out)
+    assert (table["flag"] == "ok").all()
+    assert (table["resolution"] == held).all() and table["held"].str.contains("resolution").all()
+    free = pd.read_csv(fit_survey(folder, ci_emulator, tmp_path / "free.csv", snr=50, n_starts=2, progress=False))
+    assert not (free["resolution"] == held).any()  # without it, R is fitted
+    with pytest.raises(SurveyError, match="resolution"):
+        fit_survey(folder, ci_emulator, out, snr=50, n_starts=2, resolution=held + 100, progress=False)
+    with pytest.raises(SurveyError, match="resolution goes with spectrum files"):
+        fit_survey(TEST_GRID, ci_emulator, tmp_path / "grid.csv", resolution=held, progress=False)
+
+
 def test_chunks_spread_over_a_dask_scheduler_give_the_same_table(ci_emulator, model_dir, reference, tmp_path):
     from dask.distributed import LocalCluster
 

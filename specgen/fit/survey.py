@@ -93,6 +93,7 @@ class _Options:
     n_starts: int
     seed: int
     fit_resolution: bool
+    resolution: float | None
     model_error: np.ndarray | None
 
 
@@ -117,6 +118,7 @@ def fit_survey(
     n_starts: int = N_STARTS,
     seed: int = 0,
     fit_resolution: bool = False,
+    resolution: float | None = None,
     model_error: np.ndarray | str | os.PathLike | None = None,
     chunk_size: int = CHUNK_SIZE,
     scheduler: str | None = None,
@@ -130,7 +132,9 @@ def fit_survey(
     ``snr`` gives σ = 1/snr per pixel (continuum units); None means :data:`DEFAULT_GRID_SNR` for a
     grid and the files' own flux errors for spectrum files. ``fixed`` holds labels at values in
     their units, e.g. ``{"resolution": 11500}``; ``fit_resolution`` fits the resolution of files
-    whose instrument's is known (Gaia RVS), which is otherwise held. ``model_error`` is the
+    whose instrument's is known (Gaia RVS), which is otherwise held; ``resolution`` is the resolving
+    power of files that do not say (held, and sharper spectra degraded to the model's top:
+    :func:`~specgen.fit.stars.fit_spectra`). ``model_error`` is the
     generator's own 1σ per pixel ``(n_pix,)``, or a grid file to measure it on
     (:func:`~specgen.fit.chi2.generator_error`). ``n_starts`` and ``seed`` are those of
     :func:`~specgen.fit.chi2.fit_labels`. ``chunk_size`` counts grid rows, or files of a folder.
@@ -165,7 +169,9 @@ def fit_survey(
     if source.kind == "grid" and snr is None:
         snr = DEFAULT_GRID_SNR
     snr = None if snr is None else float(snr)
-    options = _Options(snr, fixed, n_starts, seed, fit_resolution, model_error)
+    if resolution is not None and source.kind == "grid":
+        raise SurveyError("resolution goes with spectrum files; a grid's resolution is a label: hold it with fixed")
+    options = _Options(snr, fixed, n_starts, seed, fit_resolution, resolution, model_error)
     settings = {
         **source.fingerprint,
         "model_sha256": _model_fingerprint(emulator),
@@ -175,6 +181,7 @@ def fit_survey(
         "n_starts": n_starts,
         "seed": seed,
         "fit_resolution": fit_resolution,
+        "resolution": resolution,
         "model_error_sha256": None if model_error is None else _sha256(np.asarray(model_error, np.float64)),
     }
     settings = json.loads(json.dumps(settings))  # as it reads back from JSON
@@ -347,7 +354,8 @@ def _fit_files_chunk(chunk: _FilesChunk, emulator: Emulator, options: _Options) 
     spectra = [spectrum for _, _, spectrum in entries]
 
     def fit(rows: np.ndarray) -> pd.DataFrame:
-        fits = fit_spectra([spectra[i] for i in rows], emulator, snr=options.snr, model_error=options.model_error,
+        fits = fit_spectra([spectra[i] for i in rows], emulator, snr=options.snr, resolution=options.resolution,
+                           model_error=options.model_error,
                            fixed=options.fixed, fit_resolution=options.fit_resolution, n_starts=options.n_starts,
                            seed=options.seed)
         return pd.concat([star.table() for star in fits], ignore_index=True)
