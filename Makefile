@@ -39,6 +39,8 @@ MATHJAX := $(MATHJAX_DIR)/tex-mml-chtml.js
 # papermill's output (same layout as the repository) and the source tree jupyter-book reads
 EXECUTED := _build/executed
 BOOK_SRC := _build/src
+TIMINGS := $(EXECUTED)/timings.tsv
+NOTEBOOK_TIMINGS := $(EXECUTED)/notebook_timings.tsv
 
 # Tools run from the venv; quiet Jupyter's platformdirs notice.
 export PATH := $(abspath $(BIN)):$(PATH)
@@ -91,19 +93,32 @@ $(MATHJAX): package.json package-lock.json
 	touch "$@"
 
 # ---------------------------------------------------------------- book
-book: install
-	@$(MAKE) notebooks PROFILE=$(PROFILE)
+# Each step's wall time (s) goes to $(TIMINGS), each notebook's via $(NOTEBOOK_TIMINGS); the table of minutes
+# is printed at the end: the README's timing table.
+book:
+	@rm -f "$(TIMINGS)"
+	start=$$SECONDS
+	$(MAKE) install
+	mkdir -p "$(EXECUTED)" && printf 'install\t%d\n' $$((SECONDS - start)) >> "$(TIMINGS)"
+	$(MAKE) notebooks PROFILE=$(PROFILE)
+	start=$$SECONDS
 	$(MAKE) html
+	cat "$(NOTEBOOK_TIMINGS)" >> "$(TIMINGS)"
+	printf 'jupyter-book build\t%d\n' $$((SECONDS - start)) >> "$(TIMINGS)"
+	echo "==> minutes per step, make book PROFILE=$(PROFILE), $$(date -u +%Y-%m-%d), $$(nproc) cores"
+	awk -F'\t' '{ printf "| %-28s | %6.1f |\n", $$1, $$2 / 60; total += $$2 } END { printf "| %-28s | %6.1f |\n", "total", total / 60 }' "$(TIMINGS)"
 
 notebooks: $(INSTALLED)
 	@test -n "$(NOTEBOOKS)" || { echo "error: no book/[0-9][0-9]_*.ipynb" >&2; exit 1; }
 	mkdir -p "$(EXECUTED)/book"
+	rm -f "$(NOTEBOOK_TIMINGS)"
 	for nb in $(NOTEBOOKS); do
 	  echo "==> papermill $$nb -> $(EXECUTED)/$$nb (profile=$(PROFILE), kernel $(KERNEL), cwd: repository root)"
 	  start=$$SECONDS
 	  "$(BIN)/papermill" "$$nb" "$(EXECUTED)/$$nb" --kernel "$(KERNEL)" --cwd "$(CURDIR)" \
 	    -p profile "$(PROFILE)" --no-progress-bar --log-level WARNING
 	  echo "    done in $$((SECONDS - start)) s"
+	  printf '%s\t%d\n' "$$(basename "$$nb" .ipynb)" $$((SECONDS - start)) >> "$(NOTEBOOK_TIMINGS)"
 	done
 	"$(BIN)/python" -m specgen.provenance --profile "$(PROFILE)"
 

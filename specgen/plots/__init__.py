@@ -23,6 +23,7 @@ from specgen.plots.data import (
     representative_rows,
     spectra_across_hr,
     spectrum,
+    stored_variants,
     synthesis_cost,
     temperature_structures,
 )
@@ -77,6 +78,7 @@ __all__ = [
     "shootout_residuals",
     "spectra_across_hr",
     "spectrum",
+    "stored_variants",
     "synthesis_cost",
     "temperature_structures",
 ]

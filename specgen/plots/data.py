@@ -142,6 +142,29 @@ def broadening_check(
     return fig
 
 
+def stored_variants(
+    stored_wavelength: np.ndarray,
+    stored_flux: np.ndarray,
+    wavelength: np.ndarray,
+    variants: np.ndarray,
+    broadening: np.ndarray,
+    pre_resolution: float,
+) -> Figure:
+    """One star's stored intrinsic spectrum (no rotation, R = ``pre_resolution``) and new variants drawn
+    from it, ``variants`` (k, n_pix) on ``wavelength`` at ``broadening`` (k, 2) = (v sin i [km/s], R)."""
+    fig, ax = plt.subplots(figsize=(8, 3.5), layout="constrained")
+    ax.plot(stored_wavelength, stored_flux, color="0.6", lw=1.6, label=f"stored: no rotation, R = {pre_resolution:,.0f}")
+    colours = plt.cm.viridis(np.linspace(0.15, 0.85, len(variants)))
+    for flux, (vsini, resolution), colour in zip(variants, broadening, colours):
+        ax.plot(wavelength, flux, color=colour, lw=0.8, label=f"v sin i = {vsini:.0f} km/s, R = {resolution:,.0f}")
+    ax.set_xlim(wavelength[0], wavelength[-1])
+    ax.set_xlabel("wavelength (Å, air)")
+    ax.set_ylabel("normalised flux")
+    ax.set_title("new variants broadened from one stored intrinsic spectrum", fontsize=9)
+    ax.legend(fontsize=7, loc="lower left")
+    return fig
+
+
 def temperature_structures(atmospheres: Sequence) -> Figure:
     """T(τ_Ross) of model atmospheres (objects with ``teff, logg, m_h, tau_ross, temperature``),
     down to τ = 100, below which the spectrum does not form."""
