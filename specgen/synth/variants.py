@@ -101,7 +101,7 @@ def draw_variants(
     partial = out.with_name(out.name + ".partial")
     partial.unlink(missing_ok=True)
     try:
-        _write_variants(partial, source, drawn, _variant_attrs(source, seed, variants, ranges), progress)
+        _write_variants(partial, source, stored, drawn, _variant_attrs(source, seed, variants, ranges), progress)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
@@ -109,12 +109,14 @@ def draw_variants(
     return out
 
 
-def _write_variants(path: Path, source: Path, drawn: np.ndarray, attrs: dict, progress: bool) -> None:
-    """Broaden the stored stars of ``source`` to ``drawn`` (n_stars, k, 2) into the new grid file ``path``."""
+def _write_variants(
+    path: Path, source: Path, stored: IntrinsicSpectra, drawn: np.ndarray, attrs: dict, progress: bool
+) -> None:
+    """Broaden the stored stars of ``source`` (``stored``: its group, read without rows) to ``drawn``
+    (n_stars, k, 2) into the new grid file ``path``."""
     from tqdm import tqdm
 
     target = read_grid(source, rows=slice(0, 0)).wavelength
-    stored = read_intrinsic(source, rows=slice(0, 0))
     group = {key: value for key, value in stored.attrs.items() if key != "n_committed"}
     with GridAppender(path, target, LABEL_NAMES, attrs, stored.wavelength, group) as out, tqdm(
         total=len(drawn), unit="star", desc=f"broadening → {path.name.removesuffix('.partial')}",
