@@ -31,7 +31,6 @@ BUDGET = 1e-3  # max |ΔF| after broadening to R = 14,500
 RESOLUTION = 14500.0
 PIECES = 4
 METAL_REACH = 20.0  # Å around a piece within which metal and molecular lines are kept
-WINDOW, VELOCITY_STEP = (8380.0, 8820.0), 0.5  # Å, km/s: synthesize_intrinsic's defaults
 
 REFERENCE_STARS = {  # teff [K], logg [dex], m_h [dex], xi_t [km/s]
     "cool giant": (4000.0, 2.0, 0.0, 1.5),
@@ -58,8 +57,13 @@ def measure_star(name: str) -> dict:
     from specgen.constants import RVS_WAVELENGTH
     from specgen.synth.atmospheres import compute_atmosphere
     from specgen.synth.broaden import observe
+    from specgen.synth.database import (
+        SYNTHESIS_RANGE,
+        SYNTHESIS_STEP,
+        SYNTHESIS_WAVELENGTH,
+    )
     from specgen.synth.linelist import MOLECULES, load_linelist
-    from specgen.synth.sme import log_uniform_grid, synthesize_intrinsic
+    from specgen.synth.sme import synthesize_intrinsic
 
     teff, logg, m_h, xi_t = REFERENCE_STARS[name]
     atmosphere = compute_atmosphere(teff, logg, m_h)
@@ -68,13 +72,13 @@ def measure_star(name: str) -> dict:
     hydrogen = (element == "H").to_numpy()
     centre = lines["wavelength"].to_numpy()
 
-    def synthesize(mask: np.ndarray, atmo=atmosphere, window=WINDOW):
+    def synthesize(mask: np.ndarray, atmo=atmosphere, window=SYNTHESIS_RANGE):
         return synthesize_intrinsic(atmo, xi_t, linelist=lines[mask].reset_index(drop=True), wavelength_range=window,
-                                    velocity_step=VELOCITY_STEP)
+                                    velocity_step=SYNTHESIS_STEP)
 
     def in_pieces(reach: float) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
         def run():
-            wave = log_uniform_grid(*WINDOW, VELOCITY_STEP)  # the full synthesis's points
+            wave = SYNTHESIS_WAVELENGTH  # the full synthesis's points
             cuts = np.linspace(0, wave.size, PIECES + 1).astype(int)
             flux = []
             for i0, i1 in zip(cuts[:-1], cuts[1:]):
