@@ -24,6 +24,8 @@ from specgen.studies.shootout import (
     PCAMapper,
     ShootoutResult,
     TwoStage,
+    _kl_per_dimension,
+    _Sample,
     default_contestants,
     run_shootout,
 )
@@ -96,6 +98,49 @@ def test_fine_tuning_reuses_and_keeps_the_two_stage_generator(result, grids):
 def test_pca_has_as_many_components_as_the_latent_space(result):
     pca = result.contestants[2].pca
     assert pca.n_components_ == CONFIG.latent
+
+
+def _numpy_kl(mean, log_var):
+    """KL(N(mean, exp(log_var)) ‖ N(0, 1)) per row and dimension (nats), in closed form."""
+    variance = np.exp(log_var, dtype=np.float64)
+    return 0.5 * (mean.astype(np.float64) ** 2 + variance - 1 - log_var)
+
+
+#: A known encoding: rows (μ, ln σ²) per dimension, and its KL per dimension by hand (nats).
+MEAN = np.array([[1.0, 0.0, 0.0], [-2.0, 0.0, 0.5]], dtype=np.float32)
+LOG_VAR = np.array([[0.0, np.log(4.0), 0.0], [0.0, 0.0, -1.0]], dtype=np.float32)
+KL_BY_HAND = [[0.5, 0.5 * (3 - np.log(4.0)), 0.0], [2.0, 0.0, 0.5 * (0.25 + np.exp(-1.0))]]
+
+
+def test_kl_per_dimension_of_a_known_encoding():
+    np.testing.assert_allclose(_numpy_kl(MEAN, LOG_VAR), KL_BY_HAND, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(_kl_per_dimension(MEAN, LOG_VAR)), KL_BY_HAND, rtol=1e-6)
+
+
+@pytest.mark.parametrize("beta", [1.0, 0.25])
+def test_cvae_kl_term_is_two_beta_kl_per_pixel_the_elbo_beside_the_mse(beta):
+    """MSE (mean over n_pix pixels) + 2β·KL/n_pix is 2/n_pix × the negative β-ELBO at σ = 1, less ln 2π."""
+    n_pix = 4000
+    layer = _Sample(beta, n_pix, seed=0)
+    assert np.array_equal(np.asarray(layer(MEAN, LOG_VAR)), MEAN)  # outside training: z is the mean
+    (added,) = layer.losses
+    expected = 2 * beta / n_pix * np.mean(np.sum(KL_BY_HAND, axis=1))
+    assert float(added) == pytest.approx(expected, rel=1e-6)
+    # the same against a Gaussian negative log-likelihood summed over pixels, for any residual r
+    r = np.random.default_rng(0).normal(0, 0.1, (len(MEAN), n_pix))
+    negative_elbo = np.mean(np.sum(r**2 / 2 + 0.5 * np.log(2 * np.pi), axis=1) + beta * np.sum(KL_BY_HAND, axis=1))
+    assert np.mean(r**2) + float(added) == pytest.approx(2 / n_pix * negative_elbo - np.log(2 * np.pi), rel=1e-6)
+
+
+def test_cvae_reports_the_kl_of_each_latent_dimension_on_its_training_rows(result, grids):
+    cvae = result.contestants[CONTESTANTS.index(ConditionalVAE.name)]
+    train = grids[0]
+    fit_rows, _ = split_rows(len(train), 0.1, CONFIG.seed, train.star_ids())  # the validation stars held out
+    flux, labels = cvae.flux_scaler.transform(train.flux[fit_rows]), cvae.label_scaler.transform(train.labels[fit_rows])
+    mean, log_var = cvae.encoder.predict(np.concatenate([flux, labels], axis=1), verbose=0)
+    assert cvae.kl_per_dimension.shape == (CONFIG.latent,)
+    np.testing.assert_allclose(cvae.kl_per_dimension, _numpy_kl(mean, log_var).mean(axis=0), rtol=1e-4, atol=1e-7)
+    assert (cvae.kl_per_dimension >= 0).all()
 
 
 def test_seeded_training_is_reproducible(grids):

@@ -211,10 +211,20 @@ class Payne(NetworkContestant):
 
 class ConditionalVAE(NetworkContestant):
     """Gebran & Bentley (2025), in small: encoder(flux, labels) → ``hidden`` (relu) → mean and
-    log-variance of a ``latent``-dimensional Gaussian (None: ``config.latent``); decoder(z, labels) →
-    ``hidden`` reversed → flux. Loss: MSE of the scaled flux (mean over pixels) + ``beta`` × KL divergence
-    from N(0, 1) (nats, summed over the latent); β = 1 is that paper's "MSE + KL". Generates at the prior
-    mean, z = 0. ``decoder`` is the trained decoder, ``(z, scaled labels) → scaled flux``."""
+    log-variance of q(z | flux, labels), a ``latent``-dimensional Gaussian (None: ``config.latent``);
+    decoder(z, labels) → ``hidden`` reversed → flux. Generates at the prior mean, z = 0.
+
+    Loss: the negative β-ELBO of a Gaussian likelihood, independent pixels of noise σ = 1 in scaled-flux
+    units, with one z drawn per spectrum: −ELBO_β = Σ_pixels (x − x̂)²/2 + β·KL(q ‖ N(0, 1)) + const, in
+    nats per spectrum. It is trained as MSE (mean over the n_pix pixels) + 2β·KL/n_pix, which is
+    (2/n_pix)·(−ELBO_β) − ln 2π. β = 1 is the proper ELBO at σ = 1; β = σ² is the proper ELBO at another
+    uniform σ (scaled units).
+
+    After :meth:`fit`: ``decoder`` ``(z, scaled labels) → scaled flux``, ``encoder`` ``scaled flux and
+    labels → (mean, log-variance)``, and ``kl_per_dimension`` ``(latent,)``: KL(q ‖ N(0, 1)) of each
+    latent dimension (nats), mean over the spectra given to :meth:`fit` (in :func:`run_shootout`, the
+    training stars: neither its validation stars nor the test grid). A collapsed dimension, which
+    carries no information about the spectrum, has KL ≈ 0."""
 
     name = "conditional VAE"
 
@@ -235,13 +245,16 @@ class ConditionalVAE(NetworkContestant):
         labels = both[:, n_pix:]
         h = dense_stack(both, self.hidden, "relu")
         mean, log_var = layers.Dense(latent, name="z_mean")(h), layers.Dense(latent, name="z_log_var")(h)
-        z = _Sample(self.beta, config.seed, name="z")(mean, log_var)
+        self.encoder = keras.Model(both, [mean, log_var], name="cvae_encoder")
+        z = _Sample(self.beta, n_pix, config.seed, name="z")(mean, log_var)
         self.decoder = _conditional_decoder(latent, n_labels, n_pix, self.hidden[::-1])
         cvae = keras.Model(both, self.decoder([z, labels]), name="cvae")
         x = np.concatenate([x_flux, x_labels], axis=1)
         history = fit_with_early_stopping(
             cvae, x, x_flux, config, config.ae_optimizer, groups=train.star_ids(), progress=progress
         )
+        encoded = self.encoder.predict(x, batch_size=4096, verbose=0)
+        self.kl_per_dimension = ops.convert_to_numpy(ops.mean(_kl_per_dimension(*encoded), axis=0))
         labels_in = keras.Input((n_labels,), name="labels")
         generator = keras.Model(labels_in, self.decoder([_Zeros(latent)(labels_in), labels_in]), name="cvae_generator")
         return generator, len(history["loss"])
@@ -376,17 +389,23 @@ def _conditional_decoder(latent: int, n_labels: int, n_pix: int, hidden: Sequenc
     return keras.Model([z, labels], layers.Dense(n_pix, name="spectrum")(h), name="cvae_decoder")
 
 
-class _Sample(layers.Layer):
-    """z = mean + σ·ε, ε ~ N(0, 1), in training (the mean otherwise); adds ``beta`` × KL(q ‖ N(0, 1))
-    (nats, summed over the latent, averaged over the batch) to the model's loss."""
+def _kl_per_dimension(mean, log_var):
+    """KL(N(mean, exp(log_var)) ‖ N(0, 1)) of each row and latent dimension (nats)."""
+    return -0.5 * (1 + log_var - ops.square(mean) - ops.exp(log_var))
 
-    def __init__(self, beta: float, seed: int, **kwargs):
+
+class _Sample(layers.Layer):
+    """z = mean + σ·ε, ε ~ N(0, 1), in training (the mean otherwise); adds 2·``beta``/``n_pix`` × KL(q ‖ N(0, 1))
+    (nats, summed over the latent, averaged over the batch) to the model's loss: :class:`ConditionalVAE`'s
+    KL term beside an MSE over ``n_pix`` pixels."""
+
+    def __init__(self, beta: float, n_pix: int, seed: int, **kwargs):
         super().__init__(**kwargs)
-        self.beta, self.seeds = beta, keras.random.SeedGenerator(seed)
+        self.kl_weight, self.seeds = 2 * beta / n_pix, keras.random.SeedGenerator(seed)
 
     def call(self, mean, log_var, training=None):
-        kl = -0.5 * ops.sum(1 + log_var - ops.square(mean) - ops.exp(log_var), axis=-1)
-        self.add_loss(self.beta * ops.mean(kl))
+        kl = ops.sum(_kl_per_dimension(mean, log_var), axis=-1)
+        self.add_loss(self.kl_weight * ops.mean(kl))
         if not training:
             return mean
         return mean + ops.exp(0.5 * log_var) * keras.random.normal(ops.shape(mean), seed=self.seeds)
