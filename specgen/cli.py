@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from specgen.fit.observed import SpectrumError, read_spectra
-from specgen.grid import GridError, grid_summary, import_ascii, read_label_table
+from specgen.grid import MEDIA, GridError, grid_summary, import_ascii, read_label_table
 from specgen.labels import LABEL_NAMES, LabelError
 from specgen.model.config import FINE_TUNE
 from specgen.model.spectra_files import SUFFIXES, write_spectra
@@ -169,6 +169,9 @@ def _fit(args: argparse.Namespace) -> None:
     if args.resolution is not None and not (args.spectrum or args.out):
         raise SystemExit("specgen fit: --resolution goes with observed spectra (--spectrum, or a folder of them with "
                          "--spectra and --out), degraded when sharper than the model; for a grid use --fix resolution=VALUE")
+    if args.medium is not None and not (args.spectrum or args.out):
+        raise SystemExit("specgen fit: --medium goes with observed spectra (--spectrum, or a folder of them with "
+                         "--spectra and --out); a grid file records its own")
     if args.out is not None:  # a survey, in resumable chunks, to a table
         if args.spectra is None or args.json:
             raise SystemExit("specgen fit: --out writes the fits of --spectra (a grid file or a folder of spectrum "
@@ -176,9 +179,9 @@ def _fit(args: argparse.Namespace) -> None:
         from specgen.fit.survey import CHUNK_SIZE, fit_survey
 
         fit_survey(args.spectra, args.model, args.out, snr=args.snr, fixed=dict(args.fix), n_starts=n_starts,
-                   fit_resolution=args.fit_resolution, resolution=args.resolution, model_error=args.model_error,
-                   chunk_size=CHUNK_SIZE if args.chunk_size is None else args.chunk_size, scheduler=args.scheduler,
-                   progress=True)
+                   fit_resolution=args.fit_resolution, resolution=args.resolution, medium=args.medium,
+                   model_error=args.model_error, chunk_size=CHUNK_SIZE if args.chunk_size is None else args.chunk_size,
+                   scheduler=args.scheduler, progress=True)
         return
     if args.scheduler or args.chunk_size is not None:
         raise SystemExit("specgen fit: --scheduler and --chunk-size go with --out (a survey fitted in chunks to a table)")
@@ -189,7 +192,7 @@ def _fit(args: argparse.Namespace) -> None:
     model_error = None if args.model_error is None else generator_error(emulator, args.model_error)
     options = {"fixed": dict(args.fix), "n_starts": n_starts, "progress": True, "model_error": model_error}
     if args.spectrum:
-        spectra = read_spectra(args.spectrum)
+        spectra = read_spectra(args.spectrum, medium=args.medium)
         if args.plot and len(spectra) > 1:
             raise SpectrumError(f"--plot takes one spectrum; {args.spectrum} holds {len(spectra)}")
         stars = fit_spectra(spectra, emulator, snr=args.snr, resolution=args.resolution,
@@ -199,7 +202,9 @@ def _fit(args: argparse.Namespace) -> None:
         source = {"spectrum": str(args.spectrum.resolve()),
                   "observed": [{k: v for k, v in star.spectrum.meta.items() if k != "path"} for star in stars]}
     else:
-        fit = fit_labels(read_grid(args.spectra).flux, emulator, sigma=1.0 / (args.snr or 100.0), **options)
+        grid = read_grid(args.spectra)
+        emulator.check_medium(grid.medium, str(args.spectra))
+        fit = fit_labels(grid.flux, emulator, sigma=1.0 / (args.snr or 100.0), **options)
         table, source = fit.table(), {"spectra": str(args.spectra.resolve())}
     print(table.to_string(float_format=lambda v: f"{v:.4g}"))
     if args.plot:
@@ -357,7 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("directory", type=Path, help="folder of spectra")
     imp.add_argument("--labels", type=Path, required=True, help="CSV: file,<label>,<label>,...")
     imp.add_argument("--out", type=Path, required=True, help="output HDF5 grid")
-    imp.add_argument("--medium", choices=["air", "vacuum"], default="air", help="wavelength medium (default air)")
+    imp.add_argument("--medium", choices=MEDIA, default="air",
+                     help="medium of the files' wavelengths, recorded in the grid (default air)")
     imp.add_argument("--code", default="unknown", help="radiative-transfer code, recorded as provenance")
     imp.set_defaults(func=_import_ascii)
 
@@ -428,7 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit = sub.add_parser(
         "fit",
         help="labels of spectra fitted through the generator (χ² with TensorFlow gradients)",
-        description="Fit one observed spectrum (resampled onto the model's wavelengths, in air), or every "
+        description="Fit one observed spectrum (resampled onto the model's wavelengths, in its medium), or every "
         "spectrum of a grid file, by minimising χ² through decoder∘mapper from several starts inside the training "
         "ranges; uncertainties from the curvature (the noise, and with --model-error the generator's own error). "
         "A label flagged at_bound sits on the edge of the training range: the star is probably outside the "
@@ -451,6 +457,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "spectrum sharper than the model's training range is first degraded to its top")
     resolution.add_argument("--fit-resolution", action="store_true",
                             help="fit the resolution even when the instrument's is known (Gaia RVS: 11,500)")
+    fit.add_argument("--medium", choices=MEDIA,
+                     help="with --spectrum (or a folder with --out): the medium of the files' wavelengths (default: "
+                     "vacuum for Gaia products and FITS with CTYPE1 WAVE, air otherwise)")
     fit.add_argument("--fit-velocity", action="store_true",
                      help="with --spectrum: also measure the radial velocity (spectra not in the rest frame)")
     fit.add_argument("--model-error", type=Path, metavar="GRID.h5",

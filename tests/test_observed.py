@@ -8,7 +8,9 @@ from astropy.table import Table
 from specgen.constants import RVS_WAVELENGTH
 from specgen.fit.observed import (
     EXAMPLE_SPECTRUM,
+    ObservedSpectrum,
     SpectrumError,
+    air_to_vacuum,
     read_spectra,
     read_spectrum,
     vacuum_to_air,
@@ -21,6 +23,14 @@ CA_II_AIR = [8498.02, 8542.09, 8662.14]
 
 def test_vacuum_to_air_on_the_calcium_triplet():
     np.testing.assert_allclose(vacuum_to_air(CA_II_VACUUM), CA_II_AIR, atol=0.01)
+
+
+def test_air_to_vacuum_inverts_vacuum_to_air():
+    """The round trip from 2000 Å (the formula's limit, where n varies fastest) to 3 µm, to < 1e-6 Å:
+    one fixed-point step, λ_air · n(λ_air), would be 1e-4 Å off at 2000 Å and 1e-5 Å at 8500 Å."""
+    vacuum = np.linspace(2000.0, 30_000.0, 100_001)
+    np.testing.assert_allclose(air_to_vacuum(vacuum_to_air(vacuum)), vacuum, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(air_to_vacuum(CA_II_AIR), CA_II_VACUUM, atol=0.01)
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +130,24 @@ def test_on_grid_interpolates_and_masks(gaia):
     good = np.flatnonzero(~np.isnan(flux))[100]
     np.testing.assert_allclose(flux[good], np.interp(RVS_WAVELENGTH[good], gaia.wavelength, gaia.flux))
     assert np.all(sigma[~np.isnan(flux)] > 0)
+
+
+def test_resampled_sigma_gives_one_per_pixel_in_chi2_at_any_sub_pixel_offset():
+    """White noise of known σ (varying along the spectrum) on 20,002 pixels, resampled onto 20,000
+    pixels of the same step offset by 0, 1/4 and 1/2 pixel: the noise against the σ returned has
+    χ² per pixel 1 at every offset, within its statistical error (0.01; 0.012 at 1/2 pixel, neighbours
+    correlating by 1/2). σ interpolated linearly, as before, gives (1 − w)² + w²: 0.625 and 0.5."""
+    step, n = 0.02, 20_002
+    sigma = 0.01 * (1.5 + 0.5 * np.sin(np.arange(n) / 500))
+    wavelength = 8400 + step * np.arange(n)
+    noise = ObservedSpectrum(wavelength, np.random.default_rng(0).normal(0, sigma), sigma)
+    for offset in (0.0, 0.25, 0.5):
+        flux, resampled = noise.on_grid(wavelength[:-2] + offset * step)
+        assert np.isfinite(flux).all()
+        assert np.mean((flux / resampled) ** 2) == pytest.approx(1, abs=0.04)
+        linear = (1 - offset) * sigma[:-2] + offset * sigma[1:-1]
+        assert np.mean((flux / linear) ** 2) == pytest.approx((1 - offset) ** 2 + offset**2, abs=0.04)
+    np.testing.assert_array_equal(noise.on_grid(wavelength)[1], sigma)  # on the observed pixels: their σ
 
 
 def test_bad_files_say_what_is_wrong(tmp_path):

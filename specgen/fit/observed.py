@@ -10,12 +10,14 @@
   ``CTYPE1`` ``AWAV`` for air, ``WAVE`` for vacuum).
 
 Wavelengths come back in Å, in air: vacuum wavelengths are converted with the IAU standard
-formula (Morton 2000, ApJS 130, 403, after Ciddor 1996). :meth:`ObservedSpectrum.on_grid` then
-resamples onto a model's wavelengths, leaving masked (NaN, σ = ∞) every pixel that is outside the
-observed range or next to a missing one, so that :func:`specgen.fit.chi2.fit_labels` ignores it.
+formula (Morton 2000, ApJS 130, 403, after Ciddor 1996), :func:`vacuum_to_air`.
+:meth:`ObservedSpectrum.on_grid` then resamples onto a model's wavelengths, in the model's medium
+(taking the observed ones to vacuum with :func:`air_to_vacuum` for a vacuum model), leaving masked
+(NaN, σ = ∞) every pixel that is outside the observed range or next to a missing one, so that
+:func:`specgen.fit.chi2.fit_labels` ignores it.
 
     star = read_spectrum("gaiaDR3rvs_Kepler-93.csv")        # Å (air), flux, σ, metadata
-    flux, sigma = star.on_grid(emulator.wavelength)
+    flux, sigma = star.on_grid(emulator.wavelength, emulator.medium)
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import numpy as np
 
 #: Speed of light (km/s).
 from specgen.constants import C_KMS
+from specgen.grid import check_medium
 
 #: Resolving power of the Gaia RVS instrument (Cropper et al. 2018).
 GAIA_RVS_RESOLUTION = 11_500.0
@@ -48,13 +51,33 @@ class SpectrumError(ValueError):
     """A spectrum file that cannot be read as a spectrum: says which file and why."""
 
 
+#: Fixed-point steps of :func:`air_to_vacuum`: each shrinks the error by λ·|dn/dλ| < 2e-4 above 2000 Å.
+_AIR_TO_VACUUM_STEPS = 3
+
+
+def _refractive_index(vacuum: np.ndarray) -> np.ndarray:
+    """n of standard air at vacuum wavelengths (Å): 1 + 8.34254e-5 + 2.406147e-2 / (130 − s²)
+    + 1.5998e-4 / (38.9 − s²), s = 10⁴ Å / λ_vac (Morton 2000, Eq. 3; valid above 2000 Å)."""
+    s2 = (1e4 / vacuum) ** 2
+    return 1 + 8.34254e-5 + 2.406147e-2 / (130 - s2) + 1.5998e-4 / (38.9 - s2)
+
+
 def vacuum_to_air(wavelength: np.ndarray) -> np.ndarray:
-    """Air wavelengths (Å) of vacuum wavelengths (Å): the IAU standard λ_air = λ_vac / n with
-    n = 1 + 8.34254e-5 + 2.406147e-2 / (130 − s²) + 1.5998e-4 / (38.9 − s²), s = 10⁴ Å / λ_vac
-    (Morton 2000, Eq. 3; valid above 2000 Å)."""
+    """Air wavelengths (Å) of vacuum wavelengths (Å): the IAU standard λ_air = λ_vac / n(λ_vac)
+    (Morton 2000, ApJS 130, 403, Eq. 3; valid above 2000 Å)."""
     wavelength = np.asarray(wavelength, dtype=np.float64)
-    s2 = (1e4 / wavelength) ** 2
-    return wavelength / (1 + 8.34254e-5 + 2.406147e-2 / (130 - s2) + 1.5998e-4 / (38.9 - s2))
+    return wavelength / _refractive_index(wavelength)
+
+
+def air_to_vacuum(wavelength: np.ndarray) -> np.ndarray:
+    """Vacuum wavelengths (Å) of air wavelengths (Å): the inverse of :func:`vacuum_to_air`, the same
+    formula solved for λ_vac = λ_air · n(λ_vac) by fixed-point steps from λ_vac = λ_air; the round
+    trip returns its input to 1e-11 Å (float64 rounding) from 2000 Å to 3 µm."""
+    air = np.asarray(wavelength, dtype=np.float64)
+    vacuum = air
+    for _ in range(_AIR_TO_VACUUM_STEPS):
+        vacuum = air * _refractive_index(vacuum)
+    return vacuum
 
 
 @dataclass(frozen=True)
@@ -72,27 +95,38 @@ class ObservedSpectrum:
     def resolution(self) -> float | None:
         return self.meta.get("resolution")
 
+    def wavelength_in(self, medium: Medium) -> np.ndarray:
+        """The observed wavelengths (Å) in ``medium``: as they are in air, :func:`air_to_vacuum` of them in vacuum."""
+        return air_to_vacuum(self.wavelength) if check_medium(medium, "medium") == "vacuum" else self.wavelength
+
     def shifted(self, velocity: float) -> ObservedSpectrum:
         """The spectrum moved to the rest frame of a source receding at ``velocity`` (km/s):
         wavelengths divided by 1 + v/c."""
         return replace(self, wavelength=self.wavelength / (1 + velocity / C_KMS))
 
-    def on_grid(self, wavelength: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Flux and 1σ on ``wavelength`` (Å, air), linearly interpolated.
+    def on_grid(self, wavelength: np.ndarray, medium: Medium = "air") -> tuple[np.ndarray, np.ndarray]:
+        """Flux and 1σ on ``wavelength`` (Å in ``medium``, to which the observed air wavelengths are
+        taken by :meth:`wavelength_in`), linearly interpolated.
 
         A pixel outside the observed range, or between two observed pixels one of which has a
         non-finite flux, is masked: NaN flux and infinite σ. Where the file gives no uncertainty σ
-        is NaN (pass your own ``sigma`` to the fit). Interpolation correlates neighbouring pixels
-        when the grids differ by a fraction of a pixel; σ is interpolated as it is."""
-        wavelength = np.asarray(wavelength, dtype=np.float64)
-        right = np.clip(np.searchsorted(self.wavelength, wavelength), 1, len(self.wavelength) - 1)
+        is NaN (pass your own ``sigma`` to the fit). The flux f = (1 − w) f_i + w f_{i+1}, a
+        fraction w of the way from observed pixel i to i + 1, has the variance
+        (1 − w)² σ_i² + w² σ_{i+1}² for independent pixels, and σ is its square root: the observed
+        σ on an observed pixel, √2 smaller halfway between two of equal σ (their mean is less noisy
+        than either). So χ² has the expectation 1 per pixel, and χ²/dof stays near 1, whatever the
+        sub-pixel offset between the grids. Neighbouring resampled pixels share observed ones and
+        correlate (by 1/2 at w = 1/2 between grids of one step), which χ² ignores: χ²/dof scatters
+        more than for independent pixels, and the fitted uncertainties are optimistic."""
+        wavelength, observed = np.asarray(wavelength, dtype=np.float64), self.wavelength_in(medium)
+        right = np.clip(np.searchsorted(observed, wavelength), 1, len(observed) - 1)
         left = right - 1
-        inside = (wavelength >= self.wavelength[0]) & (wavelength <= self.wavelength[-1])
+        inside = (wavelength >= observed[0]) & (wavelength <= observed[-1])
         usable = inside & np.isfinite(self.flux[left]) & np.isfinite(self.flux[right])
-        weight = (wavelength - self.wavelength[left]) / (self.wavelength[right] - self.wavelength[left])
+        weight = (wavelength - observed[left]) / (observed[right] - observed[left])
         flux = (1 - weight) * self.flux[left] + weight * self.flux[right]
-        sigma = (1 - weight) * self.uncertainty[left] + weight * self.uncertainty[right]
-        return np.where(usable, flux, np.nan), np.where(usable, sigma, np.inf)
+        variance = (1 - weight) ** 2 * self.uncertainty[left] ** 2 + weight**2 * self.uncertainty[right] ** 2
+        return np.where(usable, flux, np.nan), np.where(usable, np.sqrt(variance), np.inf)
 
 
 def read_spectrum(
@@ -270,27 +304,28 @@ def measure_velocity(
     wavelength: np.ndarray,
     template: np.ndarray,
     *,
+    medium: Medium = "air",
     sigma: float | np.ndarray | None = None,
     limit: float = 500.0,
     step: float = 1.0,
 ) -> tuple[float, float]:
     """Radial velocity (km/s, positive receding) and its 1σ, by χ² of ``spectrum`` against the
-    ``template`` flux on ``wavelength`` (Å, air, rest frame) shifted by v in steps of ``step``
+    ``template`` flux on ``wavelength`` (Å in ``medium``, rest frame) shifted by v in steps of ``step``
     within ±``limit``, refined by a parabola through the minimum; 1σ where χ² rises by 1.
 
     σ is the spectrum's own (or ``sigma``). The pixels compared are those with finite flux and σ
     that stay inside ``wavelength`` at every velocity of the scan. Raises :class:`SpectrumError`
     when the best velocity is on the edge of the scan."""
     noise = spectrum.uncertainty if sigma is None else np.broadcast_to(sigma, spectrum.flux.shape)
-    doppler = 1 + limit / C_KMS
+    doppler, seen = 1 + limit / C_KMS, spectrum.wavelength_in(medium)
     usable = (
         np.isfinite(spectrum.flux) & np.isfinite(noise) & (noise > 0)
-        & (spectrum.wavelength * doppler > wavelength[0]) & (spectrum.wavelength * doppler < wavelength[-1])
-        & (spectrum.wavelength / doppler > wavelength[0]) & (spectrum.wavelength / doppler < wavelength[-1])
+        & (seen * doppler > wavelength[0]) & (seen * doppler < wavelength[-1])
+        & (seen / doppler > wavelength[0]) & (seen / doppler < wavelength[-1])
     )
     if usable.sum() < 10:
         raise SpectrumError("fewer than 10 pixels of the spectrum overlap the template at every velocity scanned")
-    observed, weight, rest = spectrum.flux[usable], 1 / noise[usable] ** 2, spectrum.wavelength[usable]
+    observed, weight, rest = spectrum.flux[usable], 1 / noise[usable] ** 2, seen[usable]
     velocities = np.arange(-limit, limit + step / 2, step)
     chi2 = np.array([
         np.sum(weight * (observed - np.interp(rest / (1 + v / C_KMS), wavelength, template)) ** 2) for v in velocities

@@ -55,8 +55,8 @@ class OutOfDomainWarning(UserWarning):
 class SpectrumFit:
     """The fit of one observed spectrum: ``labels`` (a one-star :class:`LabelFit`, whose
     ``best_flux`` is the generator's, without the continuum correction), the observed ``flux`` and
-    its noise ``sigma`` on the model's ``wavelength`` (Å, air) in the rest frame (NaN and ∞ where
-    masked), the radial ``velocity`` and ``velocity_err`` (km/s; 0 and NaN when not fitted), the
+    its noise ``sigma`` on the model's ``wavelength`` (Å, in the model's medium) in the rest frame
+    (NaN and ∞ where masked), the radial ``velocity`` and ``velocity_err`` (km/s; 0 and NaN when not fitted), the
     ``spectrum`` as read (or as :func:`degrade` left it when sharper than the model, its own
     resolution in ``meta["degraded_from"]``), the generator's own error ``model_error`` per pixel
     (continuum units; 0 when not given) and the ``continuum`` polynomial the model was multiplied by (None when not
@@ -93,7 +93,7 @@ class SpectrumFit:
         held fixed), ``velocity`` and ``velocity_err``, for a degraded spectrum ``degraded_from`` (its
         own resolution; ``resolution`` is the one held), and with a continuum correction its Legendre
         coefficients ``continuum_c0``, ``continuum_c1``, ... (x from −1 to 1 over ``continuum_from``
-        to ``continuum_to``, Å)."""
+        to ``continuum_to``, Å in the model's medium)."""
         coefficients = () if self.continuum is None else self.continuum.coef
         continuum = {f"continuum_c{k}": c for k, c in enumerate(coefficients)}
         if self.continuum is not None:
@@ -141,11 +141,12 @@ def fit_spectra(
     """Fit the labels of observed spectra through the generator, all stars in one batch
     (:func:`~specgen.fit.chi2.fit_labels`; spectra of different known resolutions in one batch each).
 
-    Each spectrum is resampled onto the model's wavelengths; pixels outside its range or next to
-    missing ones are left out. σ is the file's flux error, or 1/``snr`` where ``snr`` is given
-    (needed when a file has no errors). ``model_error`` ``(n_pix,)``, the generator's own 1σ error
-    per pixel (continuum units, :func:`~specgen.fit.chi2.generator_error`), is added to σ in
-    quadrature, so that the uncertainties count it; None counts the noise only. When the
+    Each spectrum is resampled onto the model's wavelengths in the model's medium (the observed air
+    wavelengths taken to vacuum for a vacuum model: :meth:`ObservedSpectrum.on_grid`); pixels outside
+    its range or next to missing ones are left out. σ is the file's flux error, or 1/``snr`` where
+    ``snr`` is given (needed when a file has no errors). ``model_error`` ``(n_pix,)``, the
+    generator's own 1σ error per pixel (continuum units, :func:`~specgen.fit.chi2.generator_error`),
+    is added to σ in quadrature, so that the uncertainties count it; None counts the noise only. When the
     observation's resolving power R_obs (λ/Δλ, FWHM) is known, ``resolution`` or else the
     spectrum's own (``meta``; Gaia RVS: 11,500), and the model has a ``resolution`` label, that
     label is held unless ``fit_resolution``: at R_obs inside the training range; at the range's top
@@ -166,7 +167,7 @@ def fit_spectra(
     hold = "resolution" in emulator.label_names and not fit_resolution
     if resolution is not None and not hold:
         raise ValueError("resolution is held in the fit: not with fit_resolution, nor for a model without that label")
-    wavelength = emulator.wavelength
+    wavelength, medium = emulator.wavelength, emulator.medium
     spectra = [_with_errors(spectrum, snr) for spectrum in spectra]
     if hold:
         spectra = [_matched(spectrum, emulator.label_ranges["resolution"], resolution) for spectrum in spectra]
@@ -184,14 +185,16 @@ def fit_spectra(
         group = [spectra[i] for i in members]
         velocity, velocity_err = np.zeros(len(group)), np.full(len(group), np.nan)
         continua: list[Legendre | None] = [None] * len(group)
-        flux, sigma = _rest_frame(group, velocity, wavelength)
+        flux, sigma = _rest_frame(group, velocity, wavelength, medium)
         labels = fit_labels(flux, emulator, sigma, **options)
         for _ in range(iterations):
             if fit_velocity:
                 best = labels.best_flux * _continua_flux(continua, wavelength)
-                measured = [measure_velocity(s, wavelength, b, limit=velocity_limit) for s, b in zip(group, best)]
+                measured = [
+                    measure_velocity(s, wavelength, b, medium=medium, limit=velocity_limit) for s, b in zip(group, best)
+                ]
                 velocity, velocity_err = np.array(measured).T
-                flux, sigma = _rest_frame(group, velocity, wavelength)
+                flux, sigma = _rest_frame(group, velocity, wavelength, medium)
             if continuum_degree is not None:
                 continua = [
                     fit_continuum(wavelength, f, s, m, continuum_degree, error)
@@ -307,9 +310,10 @@ def _by_resolution(spectra, hold: bool) -> dict[float | None, list[int]]:
     return groups
 
 
-def _rest_frame(spectra, velocity: np.ndarray, wavelength: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Flux and σ ``(n, n_pix)`` of ``spectra`` moved to rest by ``velocity`` (km/s) and resampled."""
-    resampled = [spectrum.shifted(v).on_grid(wavelength) for spectrum, v in zip(spectra, velocity)]
+def _rest_frame(spectra, velocity: np.ndarray, wavelength: np.ndarray, medium: str) -> tuple[np.ndarray, np.ndarray]:
+    """Flux and σ ``(n, n_pix)`` of ``spectra`` moved to rest by ``velocity`` (km/s) and resampled onto
+    ``wavelength`` (Å, in ``medium``)."""
+    resampled = [spectrum.shifted(v).on_grid(wavelength, medium) for spectrum, v in zip(spectra, velocity)]
     flux, sigma = (np.array(arrays) for arrays in zip(*resampled))
     return flux, sigma
 

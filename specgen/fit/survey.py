@@ -2,8 +2,9 @@
 
 :func:`fit_survey` reads a survey chunk by chunk, so that memory stays bounded whatever its size:
 
-* a grid file (HDF5, :mod:`specgen.grid.format`) on the model's wavelengths, ``chunk_size`` rows
-  at a time (h5py slices), each fitted by :func:`~specgen.fit.chi2.fit_labels` with σ = 1/snr;
+* a grid file (HDF5, :mod:`specgen.grid.format`) on the model's wavelengths in its medium,
+  ``chunk_size`` rows at a time (h5py slices), each fitted by :func:`~specgen.fit.chi2.fit_labels`
+  with σ = 1/snr;
 * a folder of observed spectrum files (or one such file), ``chunk_size`` files at a time, read by
   :func:`~specgen.fit.observed.read_spectra` and fitted by :func:`~specgen.fit.stars.fit_spectra`.
 
@@ -46,13 +47,14 @@ from specgen.constants import VERSION
 from specgen.fit.chi2 import N_STARTS, check_fixed, fit_labels, generator_error
 from specgen.fit.observed import (
     SPECTRUM_SUFFIXES,
+    Medium,
     ObservedSpectrum,
     SpectrumError,
     read_spectra,
 )
 from specgen.fit.stars import OutOfDomainWarning, fit_spectra
 from specgen.grid import GridError
-from specgen.grid.format import decode_attr
+from specgen.grid.format import decode_attr, file_medium
 from specgen.labels import LABEL_UNITS, LabelError
 from specgen.model.emulator import Emulator, as_emulator
 from specgen.runtime.console import say
@@ -119,6 +121,7 @@ def fit_survey(
     seed: int = 0,
     fit_resolution: bool = False,
     resolution: float | None = None,
+    medium: Medium | None = None,
     model_error: np.ndarray | str | os.PathLike | None = None,
     chunk_size: int = CHUNK_SIZE,
     scheduler: str | None = None,
@@ -134,7 +137,8 @@ def fit_survey(
     their units, e.g. ``{"resolution": 11500}``; ``fit_resolution`` fits the resolution of files
     whose instrument's is known (Gaia RVS), which is otherwise held; ``resolution`` is the resolving
     power of files that do not say (held, and sharper spectra degraded to the model's top:
-    :func:`~specgen.fit.stars.fit_spectra`). ``model_error`` is the
+    :func:`~specgen.fit.stars.fit_spectra`); ``medium`` ("air" or "vacuum") that of their wavelengths,
+    overriding what the files say (:func:`~specgen.fit.observed.read_spectra`). ``model_error`` is the
     generator's own 1σ per pixel ``(n_pix,)``, or a grid file to measure it on
     (:func:`~specgen.fit.chi2.generator_error`). ``n_starts`` and ``seed`` are those of
     :func:`~specgen.fit.chi2.fit_labels`. ``chunk_size`` counts grid rows, or files of a folder.
@@ -146,7 +150,7 @@ def fit_survey(
 
     Rerunning after an interruption fits only the chunks without a part; a complete ``out`` made
     with the same settings is reused. Raises :class:`SurveyError` for parts or an ``out`` made with
-    other settings, an unknown suffix, a grid on other wavelengths, or bad options;
+    other settings, an unknown suffix, a grid on other wavelengths or in another medium, or bad options;
     :class:`~specgen.labels.LabelError` for a fixed label the model cannot hold.
     """
     out = Path(out)
@@ -165,12 +169,14 @@ def fit_survey(
     if model_error is not None and not isinstance(model_error, np.ndarray):
         error_source = str(Path(model_error).resolve())
         model_error = generator_error(emulator, model_error)
-    source = _open_survey(Path(spectra), emulator, chunk_size)
+    source = _open_survey(Path(spectra), emulator, chunk_size, medium)
     if source.kind == "grid" and snr is None:
         snr = DEFAULT_GRID_SNR
     snr = None if snr is None else float(snr)
     if resolution is not None and source.kind == "grid":
         raise SurveyError("resolution goes with spectrum files; a grid's resolution is a label: hold it with fixed")
+    if medium is not None and source.kind == "grid":
+        raise SurveyError("medium goes with spectrum files; a grid file records its own")
     options = _Options(snr, fixed, n_starts, seed, fit_resolution, resolution, model_error)
     settings = {
         **source.fingerprint,
@@ -182,6 +188,7 @@ def fit_survey(
         "seed": seed,
         "fit_resolution": fit_resolution,
         "resolution": resolution,
+        "medium": medium,
         "model_error_sha256": None if model_error is None else _sha256(np.asarray(model_error, np.float64)),
     }
     settings = json.loads(json.dumps(settings))  # as it reads back from JSON
@@ -256,7 +263,7 @@ class _GridSurvey:
             attrs = {k: decode_attr(v) for k, v in f.attrs.items()}
             if not attrs.get("complete", True):
                 raise SurveyError(f"{path} is incomplete (its generation was interrupted): rerun it first")
-            wavelength, self.total = f["wavelength"][:], int(f["flux"].shape[0])
+            wavelength, medium, self.total = f["wavelength"][:], file_medium(f), int(f["flux"].shape[0])
             if f["flux"].ndim != 2 or f["flux"].shape[1] != wavelength.size:
                 raise SurveyError(f"{path}: /flux has shape {f['flux'].shape}, not (n_spec, {wavelength.size})")
         model = emulator.wavelength
@@ -265,6 +272,9 @@ class _GridSurvey:
                 f"{path} has {wavelength.size} pixels over {wavelength.min():g}–{wavelength.max():g} Å, the model "
                 f"{model.size} over {model[0]:g}–{model[-1]:g} Å: resample it, or fit its spectra as files"
             )
+        if medium != emulator.medium:
+            raise SurveyError(f"{path} has wavelengths in {medium}, the model in {emulator.medium}: "
+                              f"fit it with a model trained in {medium}")
         self.n_chunks = -(-self.total // chunk_size)
         self.fingerprint = {"survey": str(path.resolve()), "survey_kind": "grid", "survey_size": self.total,
                             "survey_created": str(attrs.get("created"))}
@@ -284,8 +294,8 @@ class _FilesSurvey:
 
     kind, unit = "files", "file"
 
-    def __init__(self, path: Path, chunk_size: int):
-        self.chunk_size = chunk_size
+    def __init__(self, path: Path, chunk_size: int, medium: Medium | None):
+        self.chunk_size, self.medium = chunk_size, medium
         if path.is_dir():
             self.files = sorted(p for p in path.iterdir() if p.is_file() and _suffix(p) in SPECTRUM_SUFFIXES)
             if not self.files:
@@ -307,7 +317,7 @@ class _FilesSurvey:
         entries: list[tuple[str, int, ObservedSpectrum | str]] = []
         for file in self.files[k * self.chunk_size : (k + 1) * self.chunk_size]:
             try:
-                spectra = read_spectra(file)
+                spectra = read_spectra(file, medium=self.medium)
             except (SpectrumError, OSError, ValueError) as err:
                 entries.append((file.name, 0, _one_line(err)))
                 continue
@@ -315,10 +325,10 @@ class _FilesSurvey:
         return _FilesChunk(entries)
 
 
-def _open_survey(path: Path, emulator: Emulator, chunk_size: int) -> _GridSurvey | _FilesSurvey:
+def _open_survey(path: Path, emulator: Emulator, chunk_size: int, medium: Medium | None) -> _GridSurvey | _FilesSurvey:
     if path.is_file() and (path.suffix.lower() in _GRID_SUFFIXES or h5py.is_hdf5(path)):
         return _GridSurvey(path, emulator, chunk_size)
-    return _FilesSurvey(path, chunk_size)
+    return _FilesSurvey(path, chunk_size, medium)
 
 
 def _suffix(path: Path) -> str:
@@ -349,7 +359,9 @@ def _fit_files_chunk(chunk: _FilesChunk, emulator: Emulator, options: _Options) 
         "index": [index for _, index, _ in entries],
         "source_id": pd.array([_source_id(s) for _, _, s in entries], dtype="Int64"),
     }, held=True)
-    screened = [_screen_observed(spectrum, emulator.wavelength, options.snr) for _, _, spectrum in entries]
+    screened = [
+        _screen_observed(spectrum, emulator.wavelength, emulator.medium, options.snr) for _, _, spectrum in entries
+    ]
     table["flag"], table["reason"] = [flag for flag, _ in screened], [reason for _, reason in screened]
     spectra = [spectrum for _, _, spectrum in entries]
 
@@ -385,7 +397,9 @@ def _screen(flux: np.ndarray, usable: np.ndarray, wavelength: np.ndarray, grid: 
     return "ok", ""
 
 
-def _screen_observed(spectrum: ObservedSpectrum | str, wavelength: np.ndarray, snr: float | None) -> tuple[str, str]:
+def _screen_observed(
+    spectrum: ObservedSpectrum | str, wavelength: np.ndarray, medium: Medium, snr: float | None
+) -> tuple[str, str]:
     if isinstance(spectrum, str):
         return "unreadable", spectrum
     flag, reason = _screen(spectrum.flux, np.isfinite(spectrum.flux), wavelength, grid=False)
@@ -393,13 +407,14 @@ def _screen_observed(spectrum: ObservedSpectrum | str, wavelength: np.ndarray, s
         return flag, reason
     if snr is None and np.isnan(spectrum.uncertainty).all():
         return "no_errors", "the file gives no flux errors: pass snr"
-    flux, sigma = spectrum.on_grid(wavelength)
+    flux, sigma = spectrum.on_grid(wavelength, medium)
     if snr is not None:
         sigma = np.where(np.isfinite(flux), 1.0 / snr, np.inf)
     usable = np.isfinite(flux) & np.isfinite(sigma) & (sigma > 0)
     flag, reason = _screen(np.where(usable, flux, 0.0), usable, wavelength, grid=False)
     if flag == "no_overlap":
-        observed = f"{spectrum.wavelength[0]:g}–{spectrum.wavelength[-1]:g} Å (air)"
+        seen = spectrum.wavelength_in(medium)
+        observed = f"{seen[0]:g}–{seen[-1]:g} Å ({medium})"
         reason = f"{reason}; the spectrum covers {observed}"
     return flag, reason
 

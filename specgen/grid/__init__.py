@@ -9,10 +9,12 @@
 from specgen.grid.ascii import import_ascii
 from specgen.grid.format import (
     FORMAT_VERSION,
+    MEDIA,
     Grid,
     GridAppender,
     GridError,
     as_grid,
+    check_medium,
     decode_attr,
     open_grid,
     provenance,
@@ -25,11 +27,13 @@ from specgen.grid.tables import grid_summary, read_label_table, read_star_log
 
 __all__ = [
     "FORMAT_VERSION",
+    "MEDIA",
     "Grid",
     "GridAppender",
     "GridError",
     "IntrinsicSpectra",
     "as_grid",
+    "check_medium",
     "decode_attr",
     "grid_summary",
     "import_ascii",

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from specgen.constants import RVS_WAVELENGTH
-from specgen.grid.format import Grid, GridError, write_grid
+from specgen.grid.format import Grid, GridError, check_medium, write_grid
 from specgen.grid.tables import read_label_table
 from specgen.labels import check_labels
 
@@ -25,9 +25,12 @@ def import_ascii(
 
     ``labels_csv`` has a ``file`` column naming each spectrum (relative to ``directory``) and one
     column per label; the label names of the grid are those column names, in order. Each
-    spectrum is linearly interpolated onto ``wavelength`` and must cover it. This is the usual
-    product of a SYNSPEC + ROTIN run; ``code`` records which code made the spectra.
+    spectrum is linearly interpolated onto ``wavelength`` and must cover it. ``medium``, "air" or
+    "vacuum", is that of the files' wavelengths and so of the grid's (:attr:`Grid.medium`): they are
+    not converted. This is the usual product of a SYNSPEC + ROTIN run; ``code`` records which code
+    made the spectra.
     """
+    check_medium(medium, "medium")
     names, labels, table = read_label_table(labels_csv)
     if "file" not in table.columns:
         raise GridError(f"{labels_csv} needs a 'file' column naming each spectrum")

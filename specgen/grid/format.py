@@ -27,6 +27,12 @@ File attributes: ``label_names``, ``label_units`` and provenance (``code``, ``co
 ``linelist``, ``atmospheres``, ``seed``, ``wavelength_medium``, ``created``, ...). A file being
 written carries ``complete = False`` and ``n_committed``, the number of rows known to be whole;
 readers refuse incomplete files unless asked.
+
+The medium, "air" or "vacuum", is part of the wavelengths: ``wavelength_medium`` and the
+``medium`` of ``/wavelength`` say the same (a file with one of them is read by that one, with
+neither as air; ``specgen import-ascii --medium`` sets both). :attr:`Grid.medium` gives it; an
+emulator records the medium of its training grid and refuses to be compared with a grid in the
+other (:meth:`specgen.model.emulator.Emulator.check_medium`).
 """
 
 from __future__ import annotations
@@ -47,6 +53,8 @@ FORMAT_VERSION = 1
 
 #: The group of a grid file holding each star's stored intrinsic spectrum.
 INTRINSIC_GROUP = "intrinsic"
+#: The media wavelengths can be given in.
+MEDIA = ("air", "vacuum")
 
 
 class GridError(ValueError):
@@ -55,7 +63,7 @@ class GridError(ValueError):
 
 @dataclass(frozen=True)
 class Grid:
-    """Spectra with their labels on one wavelength grid."""
+    """Spectra with their labels on one wavelength grid, in the :attr:`medium` of ``attrs``."""
 
     wavelength: np.ndarray
     flux: np.ndarray
@@ -80,6 +88,12 @@ class Grid:
             )
         if self.star_id is not None and self.star_id.shape != (self.flux.shape[0],):
             raise GridError(f"star_id must have shape ({self.flux.shape[0]},), got {self.star_id.shape}")
+        check_medium(self.medium, "the grid's wavelength_medium")
+
+    @property
+    def medium(self) -> str:
+        """The medium of :attr:`wavelength`, "air" or "vacuum": the attribute ``wavelength_medium``, air without it."""
+        return self.attrs.get("wavelength_medium", "air")
 
     def __len__(self) -> int:
         return self.flux.shape[0]
@@ -157,6 +171,25 @@ class Grid:
         return self.subset(np.isin(ids, kept))
 
 
+def check_medium(medium: Any, what: str) -> str:
+    """``medium`` itself if it is "air" or "vacuum"; otherwise a :class:`GridError` naming ``what``."""
+    if medium not in MEDIA:
+        raise GridError(f"{what} must be 'air' or 'vacuum', got {medium!r}")
+    return medium
+
+
+def file_medium(f: h5py.File) -> str:
+    """The wavelength medium of an open grid file: its ``wavelength_medium``, or the ``medium`` of
+    ``/wavelength``, or air where neither is recorded; a :class:`GridError` where the two disagree."""
+    in_file, in_dataset = (decode_attr(attrs[key]) if key in attrs else None for attrs, key in (
+        (f.attrs, "wavelength_medium"), (f["wavelength"].attrs, "medium")))
+    if None not in (in_file, in_dataset) and in_file != in_dataset:
+        raise GridError(
+            f"{f.filename}: wavelength_medium {in_file!r} and the medium {in_dataset!r} of /wavelength disagree"
+        )
+    return check_medium(in_file or in_dataset or "air", f"{f.filename}: the wavelength medium")
+
+
 def provenance(**extra: Any) -> dict[str, Any]:
     """Attributes every file we write carries: format version, creation time, specgen version."""
     from specgen.constants import VERSION
@@ -219,7 +252,7 @@ def read_grid(path: str | os.PathLike, *, allow_incomplete: bool = False, rows: 
         for name in ("wavelength", "flux", "labels"):
             if name not in f:
                 raise GridError(f"{path}: missing dataset /{name} (a grid needs /wavelength, /flux, /labels)")
-        attrs = {k: decode_attr(v) for k, v in f.attrs.items()}
+        attrs = {k: decode_attr(v) for k, v in f.attrs.items()} | {"wavelength_medium": file_medium(f)}
         if "label_names" not in attrs:
             raise GridError(f"{path}: missing file attribute 'label_names'")
         n = f["flux"].shape[0]
@@ -297,7 +330,7 @@ class GridAppender:
         n_pix, n_lab = wavelength.size, len(self.label_names)
         wl = f.create_dataset("wavelength", data=wavelength)
         wl.attrs["unit"] = "Angstrom"
-        wl.attrs["medium"] = attrs.get("wavelength_medium", "air")
+        wl.attrs["medium"] = check_medium(attrs.get("wavelength_medium", "air"), "wavelength_medium")
         fl = f.create_dataset("flux", (0, n_pix), np.float32, maxshape=(None, n_pix), chunks=(16, n_pix))
         fl.attrs["unit"] = "continuum-normalised (F/Fc)"
         given = attrs.get("label_units") or {}

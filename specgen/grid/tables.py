@@ -54,7 +54,7 @@ def grid_summary(path: str | os.PathLike) -> str:
     status = "complete" if attrs.get("complete", True) else "INCOMPLETE (interrupted: rerun to resume)"
     lines = [
         f"{path}: {len(grid)} spectra × {grid.wavelength.size} pixels, {status}",
-        f"  wavelength {grid.wavelength[0]:.2f}–{grid.wavelength[-1]:.2f} Å ({attrs.get('wavelength_medium', '?')})",
+        f"  wavelength {grid.wavelength[0]:.2f}–{grid.wavelength[-1]:.2f} Å ({grid.medium})",
         "  labels:",
     ]
     units = attrs.get("label_units", {})

@@ -2,8 +2,8 @@
 
 :class:`Emulator` keeps everything needed to use a trained generator without the training grid:
 its networks, the label and flux scalings, the label names and the ranges it was trained on
-(outside which it refuses to extrapolate unless asked), the wavelength grid, and provenance. Two
-kinds share that API:
+(outside which it refuses to extrapolate unless asked), the wavelength grid and its medium (air
+or vacuum, that of the training grid), and provenance. Two kinds share that API:
 
 * :class:`AutoencoderEmulator` (kind ``"paper"``): ``decoder(mapper(labels))`` of Sec. 2.4;
 * :class:`~specgen.model.factorised.FactorisedEmulator` (kind ``"factorised"``): a network of the
@@ -12,8 +12,9 @@ kinds share that API:
 Saved, an emulator is a directory anyone can inspect::
 
     model/
-      emulator.json    kind, provenance: label names and units, training grid and its attributes,
-                       configuration, seeds, versions, loss histories, metrics
+      emulator.json    kind, label names, wavelength medium (air where absent: older emulators),
+                       provenance: label units, training grid and its attributes, configuration,
+                       seeds, versions, loss histories, metrics
       arrays.npz       wavelength (Å), label ranges, label and flux scalings
       <network>.keras  encoder, decoder, mapper (paper) or intrinsic (factorised)
 
@@ -39,7 +40,7 @@ from typing import Any, ClassVar, Mapping
 import keras
 import numpy as np
 
-from specgen.grid import Grid
+from specgen.grid import Grid, GridError, check_medium
 from specgen.labels import LabelError, LabelRange, check_labels, label_array
 from specgen.model.networks import (
     build_generator,
@@ -86,7 +87,8 @@ class Emulator(ABC):
     """A trained generator with what it needs to turn labels into spectra; :meth:`load` reads either kind.
 
     ``label_ranges`` are the training ranges (label unit), the domain that :meth:`generate` accepts;
-    ``wavelength`` is in Å; ``mean_flux`` is the mean training spectrum, the trivial baseline every
+    ``wavelength`` is in Å, in ``medium`` ("air" or "vacuum"; :meth:`check_medium` refuses grids in
+    the other); ``mean_flux`` is the mean training spectrum, the trivial baseline every
     emulator must beat. A kind names its Keras ``networks`` (saved one file each, attributes of the
     same names), builds from them one generator of scaled labels to network flux, and may keep
     ``extra_arrays`` (in arrays.npz) and :attr:`settings` (in emulator.json) that its constructor takes
@@ -106,6 +108,7 @@ class Emulator(ABC):
         wavelength: np.ndarray,
         mean_flux: np.ndarray,
         provenance: Mapping[str, Any] | None = None,
+        medium: str = "air",
     ):
         self.label_scaler, self.flux_scaler = label_scaler, flux_scaler
         self.label_names = tuple(label_names)
@@ -113,6 +116,7 @@ class Emulator(ABC):
         self.wavelength = np.asarray(wavelength, dtype=np.float64)
         self.mean_flux = np.asarray(mean_flux, dtype=np.float32)
         self.provenance = dict(provenance or {})
+        self.medium = check_medium(medium, "the emulator's wavelength medium")
         self._check_shapes()
         self._flux_scale = flux_scaler.scale.astype(np.float32)
         self._flux_offset = flux_scaler.offset.astype(np.float32)
@@ -148,7 +152,7 @@ class Emulator(ABC):
         n_train = self.provenance.get("training_grid", {}).get("n_spectra", "?")
         return (
             f"{type(self).__name__}({len(self.label_names)} labels {list(self.label_names)} → {self.n_pix} pixels, "
-            f"{self.wavelength[0]:.1f}–{self.wavelength[-1]:.1f} Å; trained on {n_train} spectra)"
+            f"{self.wavelength[0]:.1f}–{self.wavelength[-1]:.1f} Å ({self.medium}); trained on {n_train} spectra)"
         )
 
     # ---- use ------------------------------------------------------------------------------
@@ -186,7 +190,9 @@ class Emulator(ABC):
 
     def generate_like(self, grid: Grid) -> np.ndarray:
         """Spectra at the labels of ``grid``, matched by name, extrapolating where they leave the
-        training ranges: what a test grid's spectra are compared with."""
+        training ranges: what a test grid's spectra are compared with (in the emulator's medium:
+        :meth:`check_medium`)."""
+        self.check_medium(grid.medium)
         missing = [name for name in self.label_names if name not in grid.label_names]
         unknown = [name for name in grid.label_names if name not in self.label_names]
         if missing or unknown:
@@ -196,6 +202,16 @@ class Emulator(ABC):
                 + (f"; unknown to the emulator {unknown}" if unknown else "")
             )
         return self.generate({name: grid.label(name) for name in self.label_names}, allow_extrapolation=True)
+
+    def check_medium(self, medium: str, what: str = "the grid") -> None:
+        """Refuse spectra (``what``) whose wavelengths are in another ``medium`` than the emulator's:
+        a :class:`~specgen.grid.GridError` naming both. The same numbers in air and in vacuum are
+        pixels about 2.3 Å (80 km/s) apart at 8500 Å."""
+        if medium != self.medium:
+            raise GridError(
+                f"{what} has wavelengths in {medium}, the emulator in {self.medium}: "
+                "compare a model only with spectra in its own medium"
+            )
 
     def network_flux(self, x: Any) -> Any:
         """Flux for network inputs ``x`` (scaled labels, ``(n, n_labels)``) as a tensor of the Keras
@@ -254,6 +270,7 @@ class Emulator(ABC):
             "format_version": FORMAT_VERSION,
             "kind": self.kind,
             "label_names": list(self.label_names),
+            "medium": self.medium,
             "settings": self.settings,
             **self.provenance,
         }
@@ -295,7 +312,7 @@ class Emulator(ABC):
         names = tuple(manifest["label_names"])
         bounds = zip(names, arrays["label_low"].tolist(), arrays["label_high"].tolist())
         ranges = {name: LabelRange(low, high) for name, low, high in bounds}
-        stored = ("format_version", "kind", "label_names", "settings")
+        stored = ("format_version", "kind", "label_names", "medium", "settings")
         provenance = {k: v for k, v in manifest.items() if k not in stored}
         return kind(
             *(_read_model(path / f"{name}.keras") for name in kind.networks),
@@ -306,6 +323,7 @@ class Emulator(ABC):
             arrays["wavelength"],
             arrays["mean_flux"],
             provenance,
+            medium=manifest.get("medium", "air"),
             **{name: arrays[name] for name in kind.extra_arrays},
             **manifest.get("settings", {}),
         )

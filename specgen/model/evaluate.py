@@ -38,7 +38,8 @@ def evaluate(emulator: Emulator | str | os.PathLike, grid: Grid | str | os.PathL
     """Autoencoder and generator errors of ``emulator`` on the spectra of ``grid``, as a flat dict.
 
     Either argument may be a path (a saved emulator, a grid file), then recorded as ``model`` or
-    ``test_grid``. The grid must have the emulator's wavelengths and label names (any order).
+    ``test_grid``. The grid must have the emulator's wavelengths, in its medium (air or vacuum),
+    and label names (any order).
 
     * ``ae_mse``, ``ae_mae``, ``ae_explained_variance``, ``ae_r2``: the spectra passed through
       the autoencoder (Sec. 2.2); the last two are None for a single spectrum, all four for a kind
@@ -74,11 +75,13 @@ def evaluate(emulator: Emulator | str | os.PathLike, grid: Grid | str | os.PathL
 
 
 def check_wavelengths(emulator: Emulator, grid: Grid) -> None:
+    """Refuse a test grid without spectra, or on other wavelengths or in another medium than the emulator's."""
     if len(grid) == 0:
         raise GridError("the test grid has no spectra")
     same = grid.wavelength.shape == emulator.wavelength.shape
     if not (same and np.allclose(grid.wavelength, emulator.wavelength, rtol=0, atol=1e-6)):
         raise GridError(f"the test grid has {_span(grid.wavelength)}, the emulator {_span(emulator.wavelength)}")
+    emulator.check_medium(grid.medium, "the test grid")
 
 
 def _span(wavelength: np.ndarray) -> str:

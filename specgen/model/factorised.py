@@ -167,6 +167,7 @@ def train_factorised(
         pre_resolution=resolution.high,
         vsini_max=vsini_max,
         resolution_min=resolution.low,
+        medium=grid.medium,
     )
     x = emulator.label_scaler.transform(grid.labels)
     history = fit_with_early_stopping(

@@ -60,7 +60,7 @@ def _origin(emulator: Emulator, model_path: str | os.PathLike | None) -> dict[st
     return {
         "code": "specgen emulator",
         "model": None if model_path is None else str(Path(model_path).resolve()),
-        "wavelength_medium": training.get("attrs", {}).get("wavelength_medium", "air"),
+        "wavelength_medium": emulator.medium,
         "label_units": p.get("label_units", {}),
         "emulator": {
             "created": p.get("created"),

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 
 from specgen.constants import PAPER, VERSION
-from specgen.grid import Grid, as_grid, read_grid
+from specgen.grid import Grid, GridError, as_grid, read_grid
 from specgen.labels import LABEL_UNITS, spanned_ranges
 from specgen.model import finetune
 from specgen.model.autoencoder import train_autoencoder
@@ -60,7 +60,9 @@ def train_emulator(
       not apply: it is trained end to end on the flux).
 
     Rows of one star (:meth:`Grid.star_ids`) stay together on one side of the validation split.
-    ``test_grid`` holds spectra never used in training nor for early stopping. The metrics of
+    The emulator keeps the grid's wavelength medium (:attr:`Emulator.medium`).
+    ``test_grid`` holds spectra never used in training nor for early stopping, on the same
+    wavelengths in the same medium. The metrics of
     :func:`specgen.model.evaluate.evaluate` on ``grid``, on its validation stars (those that
     stopped the training: what choices between generators are made on) and on ``test_grid`` are
     stored in ``provenance["metrics"]["train"]``, ``["validation"]`` and ``["test"]``: those of the emulator returned, so that
@@ -74,7 +76,9 @@ def train_emulator(
     grid = grid if n_stars is None else grid.first_stars(n_stars)
     test, test_path = as_grid(test_grid, "evaluation") if test_grid is not None else (None, None)
     if test is not None and not np.array_equal(test.wavelength, grid.wavelength):
-        raise ValueError("the test grid has another wavelength grid than the training grid")
+        raise GridError("the test grid has another wavelength grid than the training grid")
+    if test is not None and test.medium != grid.medium:
+        raise GridError(f"the test grid has wavelengths in {test.medium}, the training grid in {grid.medium}")
     stars = grid.star_ids()  # the variants of one star stay on one side of every validation split
     _, val_rows = split_rows(len(grid), config.validation_split, config.seed, stars)  # as every stage splits
 
@@ -130,7 +134,7 @@ def _train_two_stages(
     mapper, mapper_history = train_mapper(x_labels, latent, config, groups=stars, progress=progress)
     emulator = AutoencoderEmulator(
         ae.encoder, ae.decoder, mapper, label_scaler, flux_scaler, grid.label_names,
-        spanned_ranges(grid.label_names, grid.labels), grid.wavelength, grid.flux.mean(axis=0),
+        spanned_ranges(grid.label_names, grid.labels), grid.wavelength, grid.flux.mean(axis=0), medium=grid.medium,
     )
     return emulator, {"autoencoder": ae_history, "mapper": mapper_history}
 
@@ -217,6 +221,7 @@ def fit_or_load(
             trained_on.get("path") == str(grid_path.resolve())
             and trained_on.get("attrs", {}).get("plan_fingerprint") == grid.attrs.get("plan_fingerprint")
             and trained_on.get("n_spectra") == len(grid if n_stars is None else grid.first_stars(n_stars))
+            and saved.medium == grid.medium
             and "validation_stars" in trained_on  # models trained before it was recorded are retrained once
         )
         if same_grid and saved.provenance.get("config") == _jsonable_tree(asdict(config)) and (

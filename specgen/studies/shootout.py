@@ -166,7 +166,7 @@ class FineTuned(NetworkContestant):
         history = fine_tune(decoder, mapper, x_labels, x_flux, config, groups=train.star_ids(), progress=progress)
         self.emulator = AutoencoderEmulator(
             base.encoder, decoder, mapper, base.label_scaler, base.flux_scaler, base.label_names, base.label_ranges,
-            base.wavelength, base.mean_flux, {**base.provenance, "fine_tuned": True},
+            base.wavelength, base.mean_flux, {**base.provenance, "fine_tuned": True}, medium=base.medium,
         )
         return build_generator(mapper, decoder), len(history["loss"])
 
