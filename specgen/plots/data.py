@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -11,6 +11,9 @@ from matplotlib.figure import Figure
 from specgen.grid import Grid
 from specgen.labels import LABEL_TEX, LABEL_UNITS
 from specgen.plots.style import RVS_LINES, label_text
+
+if TYPE_CHECKING:
+    from specgen.synth.atmospheres import SeamProfiles
 
 
 def flux_map(grid: Grid, n: int = 300, sort_by: str = "teff", seed: int = 0) -> Figure:
@@ -178,4 +181,38 @@ def temperature_structures(atmospheres: Sequence) -> Figure:
     ax.set_xlabel(r"Rosseland optical depth $\tau_\mathrm{Ross}$")
     ax.set_ylabel("temperature (K)")
     ax.legend(fontsize=7, title=r"$T_\mathrm{eff}$, $\log g$, [M/H]", title_fontsize=7)
+    return fig
+
+
+def network_seam(profiles: SeamProfiles) -> Figure:
+    """The seam between atmosnet's cool and hot networks, before and after the blend.
+
+    One panel per optical depth of ``profiles``, T on top and P_gas below, each relative to the
+    geometric mean of the two networks: the cool network, the hot one, atmosnet's switch from one
+    to the other at ``seam_teff`` (before) and the blend across ``band`` (after, shaded).
+    """
+    tau = profiles.tau
+    fig, axes = plt.subplots(2, len(tau), figsize=(2.5 * len(tau) + 0.5, 4.8), sharex=True, sharey="row",
+                             layout="constrained", squeeze=False)
+    below = profiles.teff <= profiles.seam_teff
+    rows = ((profiles.temperature, "T"), (profiles.gas_pressure, r"$P_\mathrm{gas}$"))
+    for (by_kind, symbol), row in zip(rows, axes):
+        for j, ax in enumerate(row):
+            cool, hot, blend = (by_kind[kind][:, j] for kind in ("cool", "hot", "blend"))
+            mean = np.sqrt(cool * hot)
+            ax.axvspan(*profiles.band, color="0.92", zorder=0)
+            ax.plot(profiles.teff, 100 * (np.where(below, cool, hot) / mean - 1), color="0.6", lw=3,
+                    label=f"switch at {profiles.seam_teff:.0f} K (before)")
+            ax.plot(profiles.teff, 100 * (cool / mean - 1), color="tab:blue", lw=0.8, ls="--", label="cool network")
+            ax.plot(profiles.teff, 100 * (hot / mean - 1), color="tab:red", lw=0.8, ls=":", label="hot network")
+            ax.plot(profiles.teff, 100 * (blend / mean - 1), color="k", lw=1.2, label="blend (after)")
+        row[0].set_ylabel(f"{symbol} / mean of the two − 1 (%)", fontsize=8)
+    for ax, value in zip(axes[0], tau):
+        ax.set_title(rf"$\tau_\mathrm{{Ross}}$ = {value:g}", fontsize=9)
+    for ax in axes[1]:
+        ax.set_xlabel(r"$T_\mathrm{eff}$ (K)")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=4, fontsize=8)
+    fig.suptitle(rf"atmosnet's two networks at fixed optical depth, $\log g$ = {profiles.logg:.1f}, "
+                 f"[M/H] = {profiles.m_h:+.1f}; blend band shaded", fontsize=9)
     return fig

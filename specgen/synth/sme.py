@@ -40,7 +40,7 @@ from pysme.sme_synth import SME_DLL  # noqa: E402
 from pysme.synthesize import Synthesizer  # noqa: E402
 
 from specgen.constants import C_KMS  # noqa: E402
-from specgen.synth.atmospheres import ModelAtmosphere  # noqa: E402
+from specgen.synth.atmospheres import ATMOSPHERE_VERSION, ModelAtmosphere  # noqa: E402
 from specgen.synth.linelist import SHIPPED_LINELIST, load_linelist, to_pysme  # noqa: E402
 
 ABUNDANCE_PATTERN = "asplund2009"  # the solar mix of the atmospheres
@@ -155,10 +155,11 @@ def _synthesizer() -> Synthesizer:
 
 
 def code_versions() -> dict[str, str]:
-    """Versions of PySME and the SME library, and the checksum of the shipped line list."""
+    """Versions of PySME, the SME library and specgen's atmospheres, and the checksum of the shipped line list."""
     digest = hashlib.sha256(SHIPPED_LINELIST.read_bytes()).hexdigest()[:16]
     return {
         "pysme": pysme.__version__,
         "sme_library": SME_DLL().SMELibraryVersion(),
         "linelist": f"{SHIPPED_LINELIST.name} sha256:{digest}",
+        "atmospheres": f"specgen.synth.atmospheres v{ATMOSPHERE_VERSION}",
     }
