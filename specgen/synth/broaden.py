@@ -2,13 +2,16 @@
 
 Radiative transfer depends only on (Teff, log g, [M/H], ξt); v sin i and the resolving power
 are applied afterwards, as SYNSPEC's ROTIN does. The intrinsic spectrum is sampled uniformly in
-ln λ, where both kernels are constant in velocity:
+ln λ, where the kernels are constant in velocity:
 
 * rotation: the classical limb-darkened kernel (Gray, *The Observation and Analysis of Stellar
   Photospheres*, eq. 18.14) with linear limb-darkening coefficient ε (0.6 by default);
-* instrument: a Gaussian of FWHM λ/R, i.e. c/R in velocity.
+* instrument: a Gaussian of FWHM λ/R, i.e. c/R in velocity;
+* macroturbulence, off (ζ_RT = 0) by default: Gray's radial–tangential profile
+  (:func:`macroturbulence_kernel`), a fixed profile of characteristic velocity ζ_RT. The spectra of the
+  database have none, so a real star's macroturbulence ends up in a fitted v sin i.
 
-Both kernels are integrated over each velocity pixel and normalised to unit sum, so the
+The kernels are integrated over each velocity pixel and normalised to unit sum, so the
 equivalent width of every line is conserved.
 
 A spectrum already convolved with the Gaussian of the highest resolving power R_max is smooth
@@ -26,13 +29,14 @@ import math
 import numpy as np
 import scipy.fft as sfft
 from scipy.signal import fftconvolve
-from scipy.special import erf
+from scipy.special import erf, erfc
 
 from specgen.constants import C_KMS
 
 FWHM_TO_SIGMA = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
 SUBSAMPLES = 16  # sub-pixels per pixel when integrating the rotation kernel
 GAUSSIAN_REACH = 5.0  # the instrumental kernel is cut at this many σ
+MACROTURBULENCE_REACH = 4.0  # the macroturbulence kernel is cut at this many ζ_RT (it leaves out < 1e-9)
 
 
 def velocity_step(wavelength: np.ndarray) -> float:
@@ -78,16 +82,48 @@ def gaussian_kernel(resolution: float, dv: float, n_sigma: float = GAUSSIAN_REAC
     return kernel / kernel.sum()
 
 
+def macroturbulence_kernel(zeta: float, dv: float) -> np.ndarray:
+    """Radial–tangential macroturbulence of ``zeta`` = ζ_RT (km/s) on pixels of ``dv`` km/s, unit sum
+    (odd length, centred); ζ_RT = 0 returns the identity ``[1.0]``.
+
+    Gray (*The Observation and Analysis of Stellar Photospheres*, 3rd ed., ch. 17): half the surface
+    moves radially, half tangentially, each with speeds distributed as exp(−(v/ζ_RT)²), seen along
+    the line of sight at cos θ and sin θ. Without limb darkening both halves integrate over the
+    disc (weight 2μ dμ, μ = cos θ) to the same profile,
+    M(v) = 2/(√π ζ) ∫₀¹ exp(−v²/(ζμ)²) dμ = 2/(√π ζ) [exp(−v²/ζ²) − √π (|v|/ζ) erfc(|v|/ζ)],
+    of second moment ζ²/4. Each pixel gets M integrated over it (the cumulative distribution is
+    closed-form); the kernel is cut at ±:data:`MACROTURBULENCE_REACH` ζ.
+    """
+    if not zeta >= 0:
+        raise ValueError(f"macroturbulence must be >= 0 km/s, got {zeta}")
+    if zeta == 0:
+        return np.ones(1)
+    half = math.ceil(MACROTURBULENCE_REACH * zeta / dv)
+    a = (np.arange(-half, half + 2) - 0.5) * dv / zeta  # pixel edges in units of ζ
+    x = np.abs(a)
+    cdf = 0.5 + np.sign(a) * (0.5 * erf(x) - x**2 * erfc(x) + x * np.exp(-(x**2)) / np.sqrt(np.pi))
+    kernel = np.diff(cdf)
+    return kernel / kernel.sum()
+
+
 def broaden(
-    wavelength: np.ndarray, flux: np.ndarray, vsini: float, resolution: float, epsilon: float = 0.6
+    wavelength: np.ndarray,
+    flux: np.ndarray,
+    vsini: float,
+    resolution: float,
+    epsilon: float = 0.6,
+    macroturbulence: float = 0.0,
 ) -> np.ndarray:
-    """Rotate (``vsini`` km/s) and degrade to resolving power ``resolution`` an intrinsic spectrum.
+    """Rotate (``vsini`` km/s), add radial–tangential ``macroturbulence`` ζ_RT (km/s,
+    :func:`macroturbulence_kernel`; 0 leaves the result bit for bit as without it) and degrade to
+    resolving power ``resolution`` an intrinsic spectrum.
 
     ``wavelength`` (Å) must be uniform in ln λ. The spectrum is padded with its edge values,
     so keep a margin of a few kernel widths beyond the range you will use.
     """
     dv = velocity_step(wavelength)
     kernel = np.convolve(rotation_kernel(vsini, dv, epsilon), gaussian_kernel(resolution, dv))
+    kernel = np.convolve(kernel, macroturbulence_kernel(macroturbulence, dv))
     half = kernel.size // 2
     if half >= flux.size:
         raise ValueError("the broadening kernel is wider than the spectrum")
@@ -111,11 +147,16 @@ def observe(
     resolution: np.ndarray,
     target: np.ndarray,
     epsilon: float = 0.6,
+    macroturbulence: float = 0.0,
 ) -> np.ndarray:
-    """The (vsini, R) variants of one intrinsic spectrum on ``target``: shape (n_variants, n_target)."""
+    """The (vsini, R) variants of one intrinsic spectrum on ``target``, all with the same
+    ``macroturbulence`` ζ_RT (km/s, :func:`broaden`): shape (n_variants, n_target)."""
     vsini, resolution = np.atleast_1d(vsini), np.atleast_1d(resolution)
     return np.stack(
-        [resample(wavelength, broaden(wavelength, flux, v, r, epsilon), target) for v, r in zip(vsini, resolution)]
+        [
+            resample(wavelength, broaden(wavelength, flux, v, r, epsilon, macroturbulence), target)
+            for v, r in zip(vsini, resolution)
+        ]
     )
 
 
@@ -145,10 +186,16 @@ def decimation(wavelength: np.ndarray, window: np.ndarray, factor: int) -> slice
 def rotation_transfer(vsini: float, dv: float, n_fft: int, epsilon: float = 0.6) -> np.ndarray:
     """The real transfer function, ``(n_fft // 2 + 1,)`` at ``scipy.fft.rfftfreq(n_fft, dv)``, of
     :func:`rotation_kernel` on pixels of ``dv`` km/s: the rotation :func:`broaden` applies there."""
-    kernel = rotation_kernel(vsini, dv, epsilon)
+    return kernel_transfer(rotation_kernel(vsini, dv, epsilon), n_fft)
+
+
+def kernel_transfer(kernel: np.ndarray, n_fft: int) -> np.ndarray:
+    """The real transfer function, ``(n_fft // 2 + 1,)`` at ``scipy.fft.rfftfreq(n_fft, dv)``, of a
+    symmetric, centred ``kernel`` of odd length on pixels of ``dv`` km/s (:func:`rotation_kernel`,
+    :func:`macroturbulence_kernel`)."""
     half = kernel.size // 2
     if kernel.size > n_fft:
-        raise ValueError(f"a rotation of {vsini} km/s is wider than {n_fft} points of {dv} km/s")
+        raise ValueError(f"a kernel of {kernel.size} points is wider than {n_fft} points")
     centred = np.zeros(n_fft)
     centred[: half + 1], centred[n_fft - half :] = kernel[half:], kernel[:half]
     return sfft.rfft(centred).real
@@ -163,16 +210,19 @@ def observe_prebroadened(
     pre_resolution: float,
     upsample: int,
     epsilon: float = 0.6,
+    macroturbulence: float = 0.0,
 ) -> np.ndarray:
     """:func:`observe` for a spectrum already broadened to ``pre_resolution`` (a Gaussian, no rotation)
     on every ``upsample``-th point of the synthesis grid: shape (n_variants, n_target).
 
     ``wavelength`` (Å, uniform in ln λ) must keep the spectrum band-limited (2 km/s at R = 14,500
     leaves < 1e-40 of it beyond the Nyquist frequency) and be padded for the widest kernel
-    (:func:`intrinsic_wavelength`). Each variant is the rotation of :func:`rotation_kernel` on the
-    synthesis grid times the remaining Gaussian, multiplied onto the spectrum's Fourier transform
-    (of the spectrum and its mirror image, so that it is periodic and continuous), transformed back
-    onto the synthesis grid and interpolated onto ``target`` as :func:`observe` does.
+    (:func:`intrinsic_wavelength`, plus :data:`MACROTURBULENCE_REACH` ζ_RT with ``macroturbulence``).
+    Each variant is the rotation of :func:`rotation_kernel` and the ``macroturbulence`` of
+    :func:`macroturbulence_kernel` on the synthesis grid times the remaining Gaussian, multiplied onto
+    the spectrum's Fourier transform (of the spectrum and its mirror image, so that it is periodic and
+    continuous), transformed back onto the synthesis grid and interpolated onto ``target`` as
+    :func:`observe` does.
     """
     vsini, resolution = np.atleast_1d(vsini), np.atleast_1d(resolution)
     if np.any(resolution > pre_resolution):
@@ -185,10 +235,11 @@ def observe_prebroadened(
     frequency = sfft.rfftfreq(2 * half_period, dv)  # cycles per km/s
     n_fine = 2 * half_period * upsample
     fine = wavelength[0] * np.exp(np.arange((n - 1) * upsample + 1) * dv / upsample / C_KMS)
+    macro = kernel_transfer(macroturbulence_kernel(macroturbulence, dv / upsample), n_fine)[: half_period + 1]
     rows = []
     for v, r in zip(vsini, resolution):
         variance = (FWHM_TO_SIGMA * C_KMS) ** 2 * (1.0 / r**2 - 1.0 / pre_resolution**2)  # (km/s)²
-        transfer = rotation_transfer(v, dv / upsample, n_fine, epsilon)[: half_period + 1]
+        transfer = rotation_transfer(v, dv / upsample, n_fine, epsilon)[: half_period + 1] * macro
         transfer *= np.exp(-2.0 * np.pi**2 * variance * frequency**2)
         broadened = sfft.irfft(spectrum * transfer, n_fine)[: fine.size] * upsample
         rows.append(resample(fine, broadened, target))
