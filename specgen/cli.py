@@ -172,6 +172,8 @@ def _fit(args: argparse.Namespace) -> None:
     if args.medium is not None and not (args.spectrum or args.out):
         raise SystemExit("specgen fit: --medium goes with observed spectra (--spectrum, or a folder of them with "
                          "--spectra and --out); a grid file records its own")
+    if args.macroturbulence and args.out is not None:
+        raise SystemExit("specgen fit: --macroturbulence goes with --spectrum or --spectra GRID, not with --out")
     if args.out is not None:  # a survey, in resumable chunks, to a table
         if args.spectra is None or args.json:
             raise SystemExit("specgen fit: --out writes the fits of --spectra (a grid file or a folder of spectrum "
@@ -190,6 +192,10 @@ def _fit(args: argparse.Namespace) -> None:
                          "FITS.parquet, or together with --spectrum")
     emulator = Emulator.load(args.model)
     model_error = None if args.model_error is None else generator_error(emulator, args.model_error)
+    if args.macroturbulence:  # after generator_error: the grids have no macroturbulence
+        from specgen.fit.macroturbulence import with_macroturbulence
+
+        emulator = with_macroturbulence(emulator, args.macroturbulence)
     options = {"fixed": dict(args.fix), "n_starts": n_starts, "progress": True, "model_error": model_error}
     if args.spectrum:
         spectra = read_spectra(args.spectrum, medium=args.medium)
@@ -222,6 +228,7 @@ def _fit(args: argparse.Namespace) -> None:
             "model_error": None if args.model_error is None else str(args.model_error.resolve()),
             "median_model_error": None if model_error is None else float(np.median(model_error)),
             "continuum_degree": args.continuum,
+            "macroturbulence": args.macroturbulence,
             "fixed": dict(args.fix),
             "label_units": emulator.provenance.get("label_units", {}),
             "fits": table.to_dict(orient="records"),
@@ -465,6 +472,9 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--model-error", type=Path, metavar="GRID.h5",
                      help="add the generator's own error per pixel to σ in quadrature: the RMS of generated − "
                      "radiative-transfer flux over this grid's spectra (held out from training, not the stars fitted)")
+    fit.add_argument("--macroturbulence", type=float, default=0.0, metavar="ZETA",
+                     help="hold a radial–tangential macroturbulence ζ_RT (km/s, Gray) in the fit: the model's spectra "
+                     "convolved with its profile (default 0: none, as in the training spectra)")
     fit.add_argument("--continuum", type=_degree, metavar="DEGREE",
                      help="with --spectrum: multiply the model by a Legendre polynomial of this degree in wavelength, "
                      "fitted with the labels (a low-order continuum correction)")

@@ -259,3 +259,24 @@ def test_cli_fits_the_gaia_example(ci_emulator, tmp_path):
                   ["--spectrum", "x.csv", "--resolution", "30000", "--fit-resolution"]):
         with pytest.raises(SystemExit), contextlib.redirect_stderr(io.StringIO()):
             main(["fit", "--model", str(model), *wrong])
+
+
+def test_cli_holds_a_macroturbulence(ci_emulator, tmp_path):
+    """--macroturbulence ZETA fits through the emulator convolved with Gray's profile: the labels are those of
+    fit_spectrum through with_macroturbulence, and not those of the plain fit."""
+    from specgen.fit.macroturbulence import with_macroturbulence
+
+    model = ci_emulator.save(tmp_path / "model")
+    argv = ["fit", "--model", str(model), "--spectrum", str(EXAMPLE_SPECTRUM), "--starts", "2", "--macroturbulence", "5"]
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutOfDomainWarning)
+        assert main([*argv, "--json", str(tmp_path / "k93.json")]) == 0
+        wrapped = fit_spectrum(EXAMPLE_SPECTRUM, with_macroturbulence(ci_emulator, 5.0), n_starts=2).table().iloc[0]
+        plain = fit_spectrum(EXAMPLE_SPECTRUM, ci_emulator, n_starts=2).table().iloc[0]
+    report = json.loads((tmp_path / "k93.json").read_text())
+    assert report["macroturbulence"] == 5.0
+    cli = np.array([report["fits"][0][name] for name in ci_emulator.label_names])
+    np.testing.assert_allclose(cli, [wrapped[name] for name in ci_emulator.label_names], rtol=1e-4)
+    assert not np.allclose(cli, [plain[name] for name in ci_emulator.label_names], rtol=1e-4)
+    with pytest.raises(SystemExit), contextlib.redirect_stderr(io.StringIO()):
+        main(["fit", "--model", str(model), "--spectra", "x", "--out", "y.csv", "--macroturbulence", "3"])
