@@ -46,7 +46,7 @@ LIMITS = (
     "atmosnet's atmospheres are an emulation of C3K with known defects at the cool and metal-rich corner; specgen "
     "repairs or rejects those, and the error is largest where spectra change fastest (cool, metal-rich stars).",
     "Accuracy is measured against the same code it was trained on: two radiative-transfer codes disagree by a mean "
-    "|ΔF| of about 4e-3 on the same atmosphere and lines.",
+    "|ΔF| of about 4e-3 on one solar model with the same atmosphere and lines (a single star, not a survey of Tab. 1).",
 )
 
 

@@ -151,7 +151,9 @@ def _shootout(args: argparse.Namespace) -> None:
     if args.json:
         record = {"train": str(args.train), "test": str(args.test), "profile": args.profile,
                   "max_epochs": args.max_epochs, "small_max_epochs": args.small_max_epochs,
-                  "flux_errors_unit": "continuum", "contestants": result.table.to_dict(orient="index")}
+                  "flux_errors_unit": "continuum", "contestants": result.table.to_dict(orient="index"),
+                  "kl_per_dimension_nats": {c.name: c.kl_per_dimension.tolist() for c in result.contestants
+                                            if hasattr(c, "kl_per_dimension")}}
         args.json.write_text(json.dumps(record, indent=1, default=float) + "\n")
     if args.plot:
         plots.shootout_residuals(result.wavelength, result.residuals).savefig(args.plot, dpi=120)

@@ -65,7 +65,7 @@ def generation_beside_peers(
           for name, m in ours.items()),
         ("mean training spectrum (trivial baseline)", baseline, np.nan),
         *((name, peer.get("mae", np.nan), peer.get("median_abs", np.nan)) for name, peer in PEER_GENERATORS.items()),
-        ("SME vs SYNSPEC, same atmosphere and lines", RT_CODE_DISAGREEMENT, np.nan),
+        ("SME vs SYNSPEC, one solar model (same atmosphere and lines)", RT_CODE_DISAGREEMENT, np.nan),
     ]
     return pd.DataFrame(rows, columns=["model", "MAE", "median |ΔF|"]).set_index("model")
 

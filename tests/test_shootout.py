@@ -164,4 +164,6 @@ def test_cli_shootout_writes_the_table_and_the_figure(tmp_path):
     record = json.loads(out.read_text())
     assert len(record["contestants"]) == 7 and record["max_epochs"] == 2
     assert all(np.isfinite(row["mae"]) for row in record["contestants"].values())
+    (kl,) = record["kl_per_dimension_nats"].values()  # the conditional VAE alone has a latent prior
+    assert len(kl) == TrainingConfig.for_profile(get_profile("ci")).latent and min(kl) >= 0
     assert (tmp_path / "r.png").stat().st_size > 10_000

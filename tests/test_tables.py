@@ -50,7 +50,7 @@ def test_generation_beside_peers_reads_each_metric_from_its_own_source():
     assert tuple(table.loc["this book, fine-tuned (ci, 480 spectra)"]) == (3e-3, 1e-3)
     baseline = table.loc["mean training spectrum (trivial baseline)"]
     assert baseline["MAE"] == 0.05 and np.isnan(baseline["median |ΔF|"])
-    assert table.loc["SME vs SYNSPEC, same atmosphere and lines", "MAE"] == RT_CODE_DISAGREEMENT
+    assert table.loc["SME vs SYNSPEC, one solar model (same atmosphere and lines)", "MAE"] == RT_CODE_DISAGREEMENT
     assert not any("reconstruction" in name for name in table.index)  # generation beside generation only
     vae = table.loc["Gebran & Bentley 2025, conditional VAE"]
     assert np.isnan(vae["MAE"]) and vae["median |ΔF|"] == 1.8e-3  # a median, reported as one
