@@ -85,6 +85,19 @@ def test_gradients_flow_to_every_label_through_the_broadening_layer(ci_factorise
     assert np.all(np.isfinite(gradient)) and np.all(gradient != 0)
 
 
+@pytest.mark.parametrize("axes", [(0, 1, 2, 3, 4, 5), (5, 0, 2), (1, 3), (2,), (5, 2)])
+def test_the_linear_differences_of_the_factorised_kind_are_those_through_its_whole_graph(ci_factorised, axes):
+    """The fit's Jacobian: broadening differences of intrinsic spectra, and one spectrum under two
+    kernels, must equal central differences of whole generated spectra, in the order of ``axes``."""
+    labels = np.array([[5200, 4.5, 3.0, 0.3, 1.0, 14000.0], [7500, 3.5, 150.0, -1.0, 2.0, 6000.0]])
+    x = tf.constant(ci_factorised.label_scaler.transform(labels), tf.float32)
+    flux, differences = ci_factorised.network_differences(x, axes, 3e-2)
+    whole_flux, whole_differences = Emulator.network_differences(ci_factorised, x, axes, 3e-2)
+    np.testing.assert_allclose(flux, whole_flux, atol=1e-5)
+    np.testing.assert_allclose(differences, whole_differences, atol=1e-4 * np.abs(whole_differences).max())
+    assert np.all(np.abs(whole_differences).max(axis=2) > 0)
+
+
 def test_a_grid_without_the_broadening_labels_is_refused_in_one_line():
     grid = read_grid(CI / "train.h5")
     keep = [j for j, name in enumerate(LABEL_NAMES) if name != "resolution"]

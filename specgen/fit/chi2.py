@@ -177,7 +177,7 @@ def fit_labels(
             objective = _Objective(network, box, observed[rows], weight[rows], n_starts)
             u.append(_best_start(objective, starts, max_steps, tolerance))
             bar.update(len(observed[rows]))
-    return _result(network, box, np.concatenate(u), observed, weight)
+    return _result(network, box, np.concatenate(u), observed, weight, stars_per_batch)
 
 
 def generator_error(model: Emulator | str | os.PathLike, grid: Grid | str | os.PathLike) -> np.ndarray:
@@ -249,10 +249,10 @@ class _Box:
         """Where the free labels sit in their ranges, 0 (low bound) to 1 (high bound)."""
         return (labels[:, self.free] - self.values[self.free]) / self.width
 
-    def u_tangents(self, u: np.ndarray) -> np.ndarray:
-        """``(n, n_free, n_labels)``: the change of the network input per unit of each ``u``."""
+    def u_lengths(self, u: np.ndarray) -> np.ndarray:
+        """``(n, n_free)``: the change of each free label's network input per unit of its ``u``."""
         s = expit(u)
-        return self.step * (s * (1 - s))[:, :, None]
+        return self.width / self.scale[self.free] * s * (1 - s)
 
     def label_tangents(self, n: int) -> np.ndarray:
         """``(n, n_free, n_labels)``: the change of the network input per physical unit of each free label."""
@@ -263,28 +263,16 @@ class _Box:
 
 class _Network:
     """The emulator's generator compiled once for the fits: flux, its exact Jacobian (for the
-    covariance), and the normal equations of a Levenberg–Marquardt step from central differences
-    (forward-mode differentiation through the factorised kind's broadening costs 35 forward passes
-    per row; central differences cost two per label)."""
+    covariance), and the normal equations of a Levenberg–Marquardt step from the emulator's central
+    differences (:meth:`~specgen.model.emulator.Emulator.network_differences`; forward-mode
+    differentiation through the factorised kind's broadening costs 35 forward passes per row)."""
 
     def __init__(self, emulator: Emulator):
         n = len(emulator.label_names)
-        rows, tangents = tf.TensorSpec((None, None), tf.float32), tf.TensorSpec((None, None, n), tf.float32)
+        self.emulator = emulator
         self.flux = tf.function(emulator.network_flux, input_signature=[tf.TensorSpec((None, n), tf.float32)])
 
-        def differences(x: tf.Tensor, tangents: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            """Flux ``(n_rows, n_pix)`` at ``x`` and its smoothed derivatives ``(n_rows, k, n_pix)`` along
-            ``tangents`` ``(n_rows, k, n_labels)``: central differences of :data:`_DIFFERENCE_STEP`
-            along each tangent's direction, scaled by its length (forward differences leave χ²
-            minima several units too high)."""
-            length = tf.norm(tangents, axis=2, keepdims=True)
-            h = _DIFFERENCE_STEP * tf.math.divide_no_nan(tangents, length)
-            points = x[:, None, :] + tf.concat([tf.zeros_like(h[:, :1]), h, -h], axis=1)
-            k = tf.shape(h)[1]
-            flux = tf.reshape(emulator.network_flux(tf.reshape(points, (-1, n))), (tf.shape(h)[0], 1 + 2 * k, -1))
-            return flux[:, 0], (flux[:, 1 : k + 1] - flux[:, k + 1 :]) / (2 * _DIFFERENCE_STEP) * length
-
-        @tf.function(input_signature=[rows, tangents])
+        @tf.function(input_signature=[tf.TensorSpec((None, n), tf.float32), tf.TensorSpec((None, None, n), tf.float32)])
         def jacobian(x: tf.Tensor, tangents: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
             """Flux at ``x`` and its exact derivatives along ``tangents`` (forward mode, every row
             repeated once per tangent): a degenerate direction has exactly zero curvature."""
@@ -294,16 +282,29 @@ class _Network:
                 flux = emulator.network_flux(repeated)
             return flux[::k], tf.reshape(acc.jvp(flux), (rows, k, -1))
 
-        @tf.function(input_signature=[rows, tangents, rows, rows])
-        def normal_equations(x, tangents, observed, weight) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-            """``JᵀWJ``, ``JᵀW r`` and χ² at ``x``, with ``J`` from :func:`differences`."""
-            flux, jacobian = differences(x, tangents)
-            weighted, residual = jacobian * weight[:, None, :], observed - flux
-            return (tf.linalg.matmul(weighted, jacobian, transpose_b=True),
-                    tf.linalg.matvec(weighted, residual), tf.reduce_sum(weight * residual**2, axis=1))
-
-        self.jacobian, self.normal_equations = jacobian, normal_equations
+        self.jacobian = jacobian
+        self._normal_equations: dict[tuple[int, ...], tf.types.experimental.PolymorphicFunction] = {}
         self._libraries: OrderedDict[tuple, _Library] = OrderedDict()
+
+    def normal_equations(self, axes: tuple[int, ...]) -> tf.types.experimental.PolymorphicFunction:
+        """``(x, length, observed, weight) → (JᵀWJ, JᵀW r, χ²)`` at network inputs ``x``, compiled once per
+        set of free network inputs ``axes``: ``J`` holds the central differences of
+        :data:`_DIFFERENCE_STEP` along each of ``axes``, times ``length`` ``(n_rows, len(axes))``, the
+        change of that input per unit of the fitted variable (forward differences leave χ² minima
+        several units too high)."""
+        if axes not in self._normal_equations:
+            rows = tf.TensorSpec((None, None), tf.float32)
+
+            @tf.function(input_signature=[rows, rows, rows, rows])
+            def normal_equations(x, length, observed, weight):
+                flux, derivatives = self.emulator.network_differences(x, axes, _DIFFERENCE_STEP)
+                jacobian = derivatives * length[:, :, None]
+                weighted, residual = jacobian * weight[:, None, :], observed - flux
+                return (tf.linalg.matmul(weighted, jacobian, transpose_b=True),
+                        tf.linalg.matvec(weighted, residual), tf.reduce_sum(weight * residual**2, axis=1))
+
+            self._normal_equations[axes] = normal_equations
+        return self._normal_equations[axes]
 
     def library(self, box: _Box, seed: int) -> _Library:
         """The start library of ``box`` (its free labels and fixed values) and ``seed``, made at the first
@@ -371,9 +372,9 @@ class _Objective:
     def normal_equations(self, u: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``JᵀWJ`` ``(n, n_free, n_free)``, ``JᵀW r`` ``(n, n_free)`` and χ² ``(n,)`` of ``rows`` at ``u``,
         with ``J = ∂F_model/∂u`` and ``r = F_obs − F_model``."""
-        tangents = tf.constant(self.box.u_tangents(u), tf.float32)
-        fisher, gradient, chi2 = self.network.normal_equations(
-            self.box.network_input(u), tangents, tf.gather(self.flux, rows), tf.gather(self.weight, rows)
+        fisher, gradient, chi2 = self.network.normal_equations(tuple(self.box.free.tolist()))(
+            self.box.network_input(u), tf.constant(self.box.u_lengths(u), tf.float32),
+            tf.gather(self.flux, rows), tf.gather(self.weight, rows),
         )
         return fisher.numpy().astype(np.float64), gradient.numpy().astype(np.float64), chi2.numpy().astype(np.float64)
 
@@ -480,12 +481,19 @@ def _levenberg_marquardt(
     return u, chi2
 
 
-def _result(network: _Network, box: _Box, u: np.ndarray, flux: np.ndarray, weight: np.ndarray) -> LabelFit:
-    """The :class:`LabelFit` at the best ``u`` ``(n_stars, n_free)``."""
+def _result(
+    network: _Network, box: _Box, u: np.ndarray, flux: np.ndarray, weight: np.ndarray, batch_size: int
+) -> LabelFit:
+    """The :class:`LabelFit` at the best ``u`` ``(n_stars, n_free)``, its Jacobians ``batch_size`` stars at a time."""
     labels = box.physical(u)
-    best_flux, jacobian = network.jacobian(box.network_input(u), tf.constant(box.label_tangents(len(u)), tf.float32))
-    best_flux, jacobian = best_flux.numpy().astype(np.float64), jacobian.numpy().astype(np.float64)
-    free_covariance, degenerate = _covariance(jacobian, weight)
+    best_flux, free_covariance, degenerate = [], [], []
+    for rows in _slices(len(u), batch_size):
+        model, jacobian = network.jacobian(box.network_input(u[rows]), tf.constant(box.label_tangents(len(u[rows])), tf.float32))
+        best_flux.append(model.numpy())
+        covariance, singular = _covariance(jacobian.numpy().astype(np.float64), weight[rows])
+        free_covariance.append(covariance)
+        degenerate.append(singular)
+    best_flux, free_covariance, degenerate = (np.concatenate(part) for part in (best_flux, free_covariance, degenerate))
     covariance = np.zeros((len(u), len(box.names), len(box.names)))
     covariance[:, box.free[:, None], box.free] = free_covariance
     fraction = box.fraction(labels)
@@ -495,11 +503,11 @@ def _result(network: _Network, box: _Box, u: np.ndarray, flux: np.ndarray, weigh
         labels=labels,
         uncertainties=np.sqrt(np.diagonal(covariance, axis1=1, axis2=2)),
         covariance=covariance,
-        chi2=np.sum(weight * (flux - best_flux) ** 2, axis=1),
+        chi2=np.sum(weight * (flux - best_flux.astype(np.float64)) ** 2, axis=1),
         n_pixels=(weight > 0).sum(axis=1),
         at_bound=at_bound,
         degenerate=degenerate,
-        best_flux=best_flux.astype(np.float32),
+        best_flux=best_flux,
         label_names=box.names,
         fixed=box.fixed,
     )

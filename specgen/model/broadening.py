@@ -93,14 +93,29 @@ class Broadening(keras.layers.Layer):
         self._pre_variance = 0.0 if self.pre_resolution is None else (self._sigma_times_r / self.pre_resolution) ** 2
 
     def call(self, flux, vsini, resolution):
+        return self.observe(complex_multiply(self.transform(flux), self.transfer(vsini, resolution)))
+
+    # The three linear steps of ``call``, for callers that reuse one spectrum's transform under several
+    # kernels, or one kernel for several spectra (a fit's finite differences): ``call`` is
+    # ``observe(transform(flux) · transfer(vsini, resolution))``.
+
+    def transform(self, flux) -> tuple:
+        """(real, imaginary) ``(n, fft_length // 2 + 1)`` of the intrinsic spectra ``flux``, edge-padded."""
+        return ops.rfft(ops.take(ops.cast(flux, self.compute_dtype), self._pad_index, axis=1))
+
+    def transfer(self, vsini, resolution) -> tuple:
+        """(real, imaginary) ``(n, fft_length // 2 + 1)``: the transfer function of rotation at ``vsini``
+        (km/s) and the instrument at ``resolution``, each ``(n,)`` or ``(n, 1)``."""
         dtype = self.compute_dtype
         vsini = ops.reshape(ops.cast(vsini, dtype), (-1, 1))
         resolution = ops.reshape(ops.cast(resolution, dtype), (-1, 1))
-        spectrum = ops.rfft(ops.take(ops.cast(flux, dtype), self._pad_index, axis=1))
-        rotation = ops.rfft(self._rotation_kernel(vsini), fft_length=self.fft_length)
-        real, imag = complex_multiply(spectrum, rotation)
+        real, imag = ops.rfft(self._rotation_kernel(vsini), fft_length=self.fft_length)
         gaussian = self._gaussian_response(resolution)
-        broadened = ops.irfft((real * gaussian, imag * gaussian), fft_length=self.fft_length)
+        return real * gaussian, imag * gaussian
+
+    def observe(self, spectrum: tuple):
+        """The broadened transform ``spectrum`` (real, imaginary) back in pixel space, resampled onto ``target``."""
+        broadened = ops.irfft(spectrum, fft_length=self.fft_length)
         lower = ops.take(broadened, self._lower, axis=1)
         return lower + self._weight * (ops.take(broadened, self._lower + 1, axis=1) - lower)
 

@@ -35,10 +35,11 @@ import os
 import shutil
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar, Mapping, Sequence
 
 import keras
 import numpy as np
+from keras import ops
 
 from specgen.grid import Grid, GridError, check_medium
 from specgen.labels import LabelError, LabelRange, check_labels, label_array
@@ -218,6 +219,16 @@ class Emulator(ABC):
         backend, in the caller's graph: what a fit differentiates."""
         return self._to_flux(self._generator(x, training=False))
 
+    def network_differences(self, x: Any, axes: Sequence[int], step: float) -> tuple[Any, Any]:
+        """Flux ``(n, n_pix)`` at network inputs ``x`` ``(n, n_labels)`` and its central differences
+        ``(n, len(axes), n_pix)`` along the inputs ``axes``, ``step`` (scaled labels) either side:
+        (F(x + step·e_j) − F(x − step·e_j)) / (2·step), what a fit's Levenberg–Marquardt steps use.
+        Here ``1 + 2·len(axes)`` passes through the network per row; a kind may do it for less."""
+        n_rows, k = ops.shape(x)[0], len(axes)
+        points = x[:, None, :] + difference_offsets(len(self.label_names), axes, step)
+        flux = ops.reshape(self.network_flux(ops.reshape(points, (-1, len(self.label_names)))), (n_rows, 1 + 2 * k, -1))
+        return flux[:, 0], (flux[:, 1 : k + 1] - flux[:, k + 1 :]) / (2 * step)
+
     def _to_flux(self, y: Any) -> Any:
         """Network output → flux, in float32 (no float64 copy of a big batch)."""
         return y * self._flux_scale + self._flux_offset
@@ -370,6 +381,12 @@ class AutoencoderEmulator(Emulator):
         """Spectra passed through the autoencoder (encode, then decode): Sec. 2.2's test."""
         latent = self.encode(flux, batch_size=batch_size)
         return predict_in_batches(lambda b: self._to_flux(self._predict["decoder"](b)), latent, self.n_pix, batch_size)
+
+
+def difference_offsets(n_inputs: int, axes: Sequence[int], step: float) -> np.ndarray:
+    """``(1 + 2·len(axes), n_inputs)`` float32: zero, then ``+step`` along each of ``axes``, then ``−step``."""
+    along = step * np.eye(n_inputs, dtype=np.float32)[list(axes)]
+    return np.concatenate([np.zeros((1, n_inputs), np.float32), along, -along])
 
 
 def _kind_class(kind: str, path: Path) -> type[Emulator]:

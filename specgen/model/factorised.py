@@ -25,9 +25,9 @@ from keras import layers, ops
 
 from specgen.grid import Grid, GridError
 from specgen.labels import check_labels, label_array, spanned_ranges
-from specgen.model.broadening import Broadening
+from specgen.model.broadening import Broadening, complex_multiply
 from specgen.model.config import FactorisedConfig
-from specgen.model.emulator import Emulator, EmulatorError
+from specgen.model.emulator import Emulator, EmulatorError, difference_offsets
 from specgen.model.networks import dense_stack, predict_in_batches
 from specgen.model.scaling import Scaler
 from specgen.model.schedule import History, fit_with_early_stopping
@@ -117,16 +117,53 @@ class FactorisedEmulator(Emulator):
         """Scaled labels → the intrinsic network on the intrinsic labels → the broadening layer at the
         physical v sin i and R, unscaled inside the graph so that a fit differentiates through them."""
         self.broadening = Broadening(self.intrinsic_wavelength, self.wavelength, **self._settings)
-        names, offset, scale = self.label_names, self.label_scaler.offset, self.label_scaler.scale
-        inputs = keras.Input((len(names),), name="labels")
-
-        def physical(name: str):
-            j = names.index(name)
-            return inputs[:, j] * float(scale[j]) + float(offset[j])
-
+        inputs = keras.Input((len(self.label_names),), name="labels")
         intrinsic = self.intrinsic(ops.take(inputs, self._intrinsic_columns, axis=1))
-        outputs = self.broadening(intrinsic, physical("vsini"), physical("resolution"))
+        outputs = self.broadening(intrinsic, *self._broadening_labels(inputs))
         return keras.Model(inputs, outputs, name="generator")
+
+    def network_differences(self, x: Any, axes: Sequence[int], step: float) -> tuple[Any, Any]:
+        """:meth:`Emulator.network_differences` by the linearity of the broadening: the intrinsic network
+        runs at the ``1 + 2m`` points of the ``m`` intrinsic ``axes`` and their differences are broadened
+        under the row's own kernel; a difference along v sin i or R is the row's spectrum under the
+        difference of two kernels. For the six labels, per row, 9 intrinsic passes, 5 transforms and 9
+        inverse ones instead of 13 of each."""
+        columns, n_labels = self._intrinsic_columns, len(self.label_names)
+        inner = [columns.index(j) for j in axes if j in columns]
+        outer = [j for j in axes if j not in columns]
+        n_rows, m, q = ops.shape(x)[0], len(inner), len(outer)
+        points = ops.take(x, columns, axis=1)[:, None, :] + difference_offsets(len(columns), inner, step)
+        intrinsic = self._rows(self.intrinsic(self._flat(points), training=False), n_rows)
+        spectra = ops.concatenate([intrinsic[:, :1], (intrinsic[:, 1 : m + 1] - intrinsic[:, m + 1 :]) / (2 * step)], axis=1)
+        transform = [self._rows(part, n_rows) for part in self.broadening.transform(self._flat(spectra))]
+        kernel = [part[:, None] for part in self.broadening.transfer(*self._broadening_labels(x))]
+        derivatives = [self._observe(complex_multiply(transform, kernel), n_rows)]  # flux, then along inner
+        if q:
+            shifted = self._flat(x[:, None, :] + difference_offsets(n_labels, outer, step)[1:])
+            plus_minus = [self._rows(part, n_rows) for part in self.broadening.transfer(*self._broadening_labels(shifted))]
+            difference = [(part[:, :q] - part[:, q:]) / (2 * step) for part in plus_minus]
+            derivatives.append(self._observe(complex_multiply([part[:, :1] for part in transform], difference), n_rows))
+        derivatives = ops.concatenate(derivatives, axis=1)
+        order = [k for k, j in enumerate(axes) if j in columns] + [k for k, j in enumerate(axes) if j not in columns]
+        return self._to_flux(derivatives[:, 0]), ops.take(derivatives[:, 1:], np.argsort(order), axis=1) * self._flux_scale
+
+    def _observe(self, spectrum: tuple, n_rows: Any) -> Any:
+        """:meth:`Broadening.observe` of transforms ``(n_rows, k, n_freq)``: ``(n_rows, k, n_pix)``."""
+        return self._rows(self.broadening.observe(tuple(self._flat(part) for part in spectrum)), n_rows)
+
+    @staticmethod
+    def _flat(x: Any) -> Any:
+        return ops.reshape(x, (-1, ops.shape(x)[-1]))
+
+    @staticmethod
+    def _rows(x: Any, n_rows: Any) -> Any:
+        return ops.reshape(x, (n_rows, -1, ops.shape(x)[-1]))
+
+    def _broadening_labels(self, x: Any) -> tuple[Any, Any]:
+        """Physical v sin i (km/s) and R ``(n,)`` of network inputs ``x`` ``(n, n_labels)``, in the caller's graph."""
+        offset, scale = self.label_scaler.offset, self.label_scaler.scale
+        columns = [self.label_names.index(name) for name in BROADENING_LABELS]
+        return tuple(x[:, j] * float(scale[j]) + float(offset[j]) for j in columns)
 
     @property
     def _intrinsic_columns(self) -> list[int]:
