@@ -18,17 +18,16 @@ import json
 import multiprocessing
 import platform
 import resource
-import time
 
 
 def time_fits(model: str, n_stars: int, snr: float, fixed: dict[str, float], n_starts: int | None, seed: int) -> dict:
     """In a fresh process: stars per second of one fit_labels call on ``n_stars`` noisy spectra."""
     import numpy as np
 
-    from specgen.fit.chi2 import N_STARTS, fit_labels
+    from specgen.fit.chi2 import N_STARTS
+    from specgen.fit.speed import time_fit
     from specgen.model.emulator import Emulator
     from specgen.runtime.backend import device_name
-    from specgen.runtime.timing import gemm_gflops
 
     emulator = Emulator.load(model)
     rng = np.random.default_rng(seed)
@@ -39,19 +38,16 @@ def time_fits(model: str, n_stars: int, snr: float, fixed: dict[str, float], n_s
         truth[:, emulator.label_names.index(name)] = value
     flux = emulator.generate(truth) + rng.normal(0, 1 / snr, (n_stars, emulator.n_pix))
     n_starts = N_STARTS if n_starts is None else n_starts
-    fit_labels(flux[:2], emulator, 1 / snr, fixed=fixed, n_starts=n_starts)  # traces the networks
-    gemm = gemm_gflops()
-    start = time.perf_counter()
-    fit = fit_labels(flux, emulator, 1 / snr, fixed=fixed, n_starts=n_starts, seed=seed)
-    seconds = time.perf_counter() - start
+    timing = time_fit(flux, emulator, 1 / snr, fixed=fixed, n_starts=n_starts, seed=seed)
+    fit = timing.fit
     rmse = np.sqrt(np.mean((fit.labels - truth) ** 2, axis=0))
     return {
         "n_stars": n_stars,
         "n_starts": n_starts,
-        "seconds": seconds,
-        "stars_per_second": n_stars / seconds,
-        "gemm_gflops": gemm,
-        "stars_per_second_per_gemm_tflops": n_stars / seconds / (gemm / 1000),
+        "seconds": timing.seconds,
+        "stars_per_second": timing.stars_per_second,
+        "gemm_gflops": timing.gemm_gflops,
+        "stars_per_second_per_gemm_tflops": timing.stars_per_second_per_gemm_tflops,
         "median_chi2_dof": float(np.median(fit.chi2_dof)),
         "rmse": dict(zip(emulator.label_names, rmse.tolist())),
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

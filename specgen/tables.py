@@ -19,6 +19,7 @@ from specgen.constants import (
     PAPER_TAB5,
     PEER_GENERATORS,
     RT_CODE_DISAGREEMENT,
+    SURVEY_SPECTRA,
     TAB5_SETS,
 )
 from specgen.labels import LABEL_UNITS, TABLE1_RANGES
@@ -78,6 +79,14 @@ def generation_speed(emulator: Any, rt_seconds: float, batches: Sequence[int] = 
         [(b, generation_seconds(emulator, b) / b) for b in batches], columns=["batch", "seconds per spectrum"]
     ).set_index("batch")
     speed["speed-up over radiative transfer"] = rt_seconds / speed["seconds per spectrum"]
+    return speed
+
+
+def survey_speed(seconds_per_spectrum: Mapping[str, float], n_spectra: int = SURVEY_SPECTRA) -> pd.DataFrame:
+    """``seconds per spectrum`` (s) of each way of making or fitting a spectrum, indexed by it, and the
+    ``days for <n_spectra> spectra`` at that rate on one such machine."""
+    speed = pd.DataFrame({"seconds per spectrum": pd.Series(seconds_per_spectrum, dtype=float)})
+    speed[f"days for {n_spectra:,} spectra"] = speed["seconds per spectrum"] * n_spectra / 86_400
     return speed
 
 

@@ -86,6 +86,19 @@ def test_the_start_library_is_made_once_per_settings_and_reused(emulator, observ
     assert made == [1, 0]  # another seed, other fixed labels: each its own library, then reused
 
 
+def test_a_timed_fit_leaves_tracing_and_the_start_library_to_its_warm_up(emulator, observed, monkeypatch):
+    from specgen.fit import chi2
+    from specgen.fit.speed import time_fit
+
+    made = []
+    of = chi2._Library.of.__func__
+    monkeypatch.setattr(chi2._Library, "of", classmethod(lambda cls, *a: made.append(a[-1]) or of(cls, *a)))
+    timing = time_fit(observed, emulator, SIGMA, seed=7)
+    assert made == [7]  # once, before the clock starts, for the timed call's seed
+    np.testing.assert_array_equal(timing.fit.labels, fit_labels(observed, emulator, SIGMA, seed=7).labels)
+    assert 0 < timing.seconds and 0 < timing.gemm_gflops
+
+
 def test_a_fixed_label_keeps_its_value_and_gives_a_degree_of_freedom(emulator, observed, fit):
     held = fit_labels(observed, emulator, SIGMA, fixed={"resolution": 11500})
     j = emulator.label_names.index("resolution")
