@@ -83,12 +83,15 @@ def _train(args: argparse.Namespace) -> None:
     from specgen.model.emulator import EmulatorError
     from specgen.model.train import train_emulator
 
-    taken = args.out.is_file() or (args.out.is_dir() and any(args.out.iterdir()))
-    if taken and not (args.out / "emulator.json").exists():  # said now, not after hours of training
-        raise EmulatorError(f"{args.out} exists and is not a saved emulator; choose another directory")
+    for out in filter(None, (args.out, args.two_stage_out)):
+        taken = out.is_file() or (out.is_dir() and any(out.iterdir()))
+        if taken and not (out / "emulator.json").exists():  # said now, not after hours of training
+            raise EmulatorError(f"{out} exists and is not a saved emulator; choose another directory")
     overrides = {k: v for k, v in (("seed", args.seed), ("max_epochs", args.max_epochs)) if v is not None}
     config = KINDS[args.kind].for_profile(get_profile(args.profile), **overrides)
-    emulator = train_emulator(args.grid, config, test_grid=args.test, fine_tune=args.fine_tune)
+    emulator = train_emulator(
+        args.grid, config, test_grid=args.test, fine_tune=args.fine_tune, two_stage_out=args.two_stage_out
+    )
     emulator.save(args.out)
     history, metrics = emulator.provenance["history"], emulator.provenance["metrics"]
     print(f"saved {emulator!r} to {args.out} ({emulator.provenance['training_seconds']} s of training)")
@@ -395,6 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "Teff, log g, [M/H], ξt, then v sin i and R as an exact broadening layer")
     train.add_argument("--fine-tune", action=argparse.BooleanOptionalAction, default=FINE_TUNE,
                        help="paper kind: then train decoder∘mapper end to end on the flux (default: on, as fit_or_load)")
+    train.add_argument("--two-stage-out", type=Path, metavar="DIR",
+                       help="paper kind, fine-tuned: also save the two-stage generator (the paper's method, "
+                       "before fine-tuning) to DIR")
     train.add_argument("--seed", type=int, help="random seed (default: the profile's)")
     train.add_argument("--max-epochs", type=int, help="epoch cap of each stage (default: the profile's)")
     train.set_defaults(func=_train)

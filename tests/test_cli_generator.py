@@ -27,6 +27,7 @@ def trained(tmp_path_factory):
     """The ci profile's networks, one epoch per stage: (model directory, what ``train`` printed)."""
     out = tmp_path_factory.mktemp("models") / "emulator"
     argv = ["train", "--grid", str(CI / "train.h5"), "--test", str(CI / "test.h5"), "--out", str(out)]
+    argv += ["--two-stage-out", str(out.with_name("two_stage"))]
     with contextlib.redirect_stdout(io.StringIO()) as printed:
         assert main([*argv, "--profile", "ci", "--fine-tune", "--seed", "3", "--max-epochs", "1"]) == 0
     return out, printed.getvalue()
@@ -48,6 +49,9 @@ def test_train_saves_and_summarises(trained):
     assert provenance["test_grid"]["n_spectra"] == 16
     assert "epochs: autoencoder 1, mapper 1, fine_tune 1" in printed
     assert str(out) in printed and "test" in printed.splitlines()[-1]
+    two_stage = json.loads((out.with_name("two_stage") / "emulator.json").read_text())
+    assert not two_stage["fine_tuned"] and two_stage["created"] == provenance["created"]
+    assert two_stage["metrics"]["test"] == provenance["metrics"]["test"]["before_fine_tune"]
 
 
 def test_generate_h5_fits_csv(trained, stars, tmp_path, capsys):

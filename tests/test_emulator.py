@@ -1,6 +1,7 @@
 """The emulator: training recipes, labels in every form, domain checks, files, and the mean-spectrum bar."""
 
 import json
+import shutil
 from pathlib import Path
 
 import keras
@@ -320,3 +321,28 @@ def test_fit_or_load_trains_on_the_first_stars_and_retrains_when_their_number_ch
     assert (tmp_path / "model" / "emulator.json").stat().st_mtime_ns == written  # reused, not retrained
     larger = fit_or_load(path, tmp_path / "model", TINY, fine_tune=False, n_stars=12, progress=False)
     assert larger.provenance["training_grid"]["n_stars"] == 12
+
+
+def test_the_two_stage_generator_is_saved_before_fine_tuning_and_kept_with_it(train_grid, tmp_path):
+    from specgen.grid import write_grid
+    from specgen.model.train import fit_or_load
+
+    path, test = write_grid(tmp_path / "train.h5", train_grid), toy_grid(6, seed=2)
+    write_grid(tmp_path / "test.h5", test)
+    dirs = {"model_dir": tmp_path / "tuned", "two_stage_dir": tmp_path / "two_stage"}
+    tuned = fit_or_load(path, config=TINY, test_grid=tmp_path / "test.h5", fine_tune=True, progress=False, **dirs)
+    two_stage = Emulator.load(dirs["two_stage_dir"])
+    assert not two_stage.provenance["fine_tuned"] and two_stage.provenance["created"] == tuned.provenance["created"]
+    stored = two_stage.provenance["metrics"]["test"]
+    assert stored == tuned.provenance["metrics"]["test"]["before_fine_tune"]
+    for key in ("ae_mae", "gen_mae"):  # measured on the saved networks, not on the fine-tuned ones
+        assert stored[key] == pytest.approx(evaluate(two_stage, test)[key], rel=1e-5), key
+    assert not np.allclose(two_stage.generate(inside(train_grid)), tuned.generate(inside(train_grid)), atol=1e-4)
+
+    written = (dirs["model_dir"] / "emulator.json").stat().st_mtime_ns
+    fit_or_load(path, config=TINY, fine_tune=True, progress=False, **dirs)
+    assert (dirs["model_dir"] / "emulator.json").stat().st_mtime_ns == written  # both there: reused
+    shutil.rmtree(dirs["two_stage_dir"])
+    fit_or_load(path, config=TINY, fine_tune=True, progress=False, **dirs)
+    assert Emulator.load(dirs["two_stage_dir"]).provenance["created"] >= tuned.provenance["created"]
+    assert (dirs["model_dir"] / "emulator.json").stat().st_mtime_ns != written  # retrained as a pair

@@ -48,6 +48,7 @@ def train_emulator(
     *,
     test_grid: Grid | str | os.PathLike | None = None,
     fine_tune: bool = FINE_TUNE,
+    two_stage_out: str | os.PathLike | None = None,
     n_stars: int | None = None,
     progress: bool = True,
 ) -> Emulator:
@@ -67,7 +68,9 @@ def train_emulator(
     stopped the training: what choices between generators are made on) and on ``test_grid`` are
     stored in ``provenance["metrics"]["train"]``, ``["validation"]`` and ``["test"]``: those of the emulator returned, so that
     ``specgen evaluate`` gives the same; with ``fine_tune``, those of the two-stage generator before
-    it in ``["before_fine_tune"]``.
+    it in ``["before_fine_tune"]``. With fine-tuning and ``two_stage_out``, that two-stage generator
+    (the paper's method) is also saved there before fine-tuning changes it, with its own metrics; the
+    two share ``provenance["created"]``.
     """
     from specgen.model.evaluate import evaluate
 
@@ -93,6 +96,10 @@ def train_emulator(
     grids |= {"test": test} if test is not None else {}
     metrics = {split: evaluate(emulator, g) for split, g in grids.items()}
     fine_tuned = fine_tunes(config, fine_tune)
+    if fine_tuned and two_stage_out is not None:
+        _record_training(emulator, test, test_path, False, metrics, dict(history), started)
+        emulator.save(two_stage_out)
+        say(progress, f"saved the two-stage generator to {two_stage_out}")
     if fine_tuned:
         say(progress, "fine-tuning decoder∘mapper on the flux")
         x_labels, x_flux = emulator.label_scaler.transform(grid.labels), emulator.flux_scaler.transform(grid.flux)
@@ -101,7 +108,16 @@ def train_emulator(
         )
         # fine-tuning changed the decoder in place: measure everything again, as `specgen evaluate` would
         metrics = {split: evaluate(emulator, g) | {"before_fine_tune": metrics[split]} for split, g in grids.items()}
+    _record_training(emulator, test, test_path, fine_tuned, metrics, history, started)
+    say(progress, _metrics_line(metrics))
+    return emulator
 
+
+def _record_training(
+    emulator: Emulator, test: Grid | None, test_path: str | None, fine_tuned: bool, metrics: dict, history: dict,
+    started: float,
+) -> None:
+    """Complete ``emulator.provenance`` with what its training measured, ``started`` at that perf_counter."""
     emulator.provenance = {
         **emulator.provenance,
         "test_grid": None if test is None else {"path": test_path, "n_spectra": len(test)},
@@ -111,8 +127,6 @@ def train_emulator(
         "training_seconds": round(time.perf_counter() - started, 1),
         "device": device_name(),
     }
-    say(progress, _metrics_line(metrics))
-    return emulator
 
 
 def fine_tunes(config: TrainingConfig | FactorisedConfig, fine_tune: bool) -> bool:
@@ -206,12 +220,15 @@ def fit_or_load(
     *,
     test_grid: str | os.PathLike | None = None,
     fine_tune: bool = FINE_TUNE,
+    two_stage_dir: str | os.PathLike | None = None,
     n_stars: int | None = None,
     progress: bool = True,
 ) -> Emulator:
     """The emulator saved in ``model_dir`` if it was trained on this grid (or its first ``n_stars``
     stars) with this ``config``; otherwise train one (reporting metrics on ``test_grid``, never
-    training on it) and save it."""
+    training on it) and save it. A fine-tuned one keeps the two-stage generator of the same run in
+    ``two_stage_dir`` where given (:func:`train_emulator`'s ``two_stage_out``), and is retrained
+    when that one is missing."""
     model_dir, grid_path = Path(model_dir), Path(grid_path)
     saved = _load_if_usable(model_dir, progress)
     if saved is not None:
@@ -226,14 +243,41 @@ def fit_or_load(
         )
         if same_grid and saved.provenance.get("config") == _jsonable_tree(asdict(config)) and (
             saved.provenance.get("fine_tuned") == fine_tunes(config, fine_tune)
-        ):
+        ) and _has_its_two_stage(saved, two_stage_dir, progress):
             say(progress, f"reusing the emulator in {model_dir}")
             return saved
     emulator = train_emulator(
-        grid_path, config, test_grid=test_grid, fine_tune=fine_tune, n_stars=n_stars, progress=progress
+        grid_path, config, test_grid=test_grid, fine_tune=fine_tune, n_stars=n_stars, progress=progress,
+        two_stage_out=two_stage_dir,
     )
     emulator.save(model_dir)
     return emulator
+
+
+def _has_its_two_stage(emulator: Emulator, two_stage_dir: str | os.PathLike | None, progress: bool) -> bool:
+    """Whether ``two_stage_dir`` (None: not asked for) holds the two-stage generator of ``emulator``'s run."""
+    if two_stage_dir is None:
+        return True
+    try:
+        two_stage_of(emulator, two_stage_dir)
+        return True
+    except EmulatorError as err:
+        say(progress, f"retraining: {err}")
+        return False
+
+
+def two_stage_of(emulator: Emulator, two_stage_dir: str | os.PathLike) -> Emulator:
+    """The two-stage generator (the paper's method) of ``emulator``'s training run: ``emulator`` itself
+    when it was not fine-tuned, else the one that run saved in ``two_stage_dir`` (EmulatorError if
+    there is none, or one from another run)."""
+    if not emulator.provenance.get("fine_tuned"):
+        return emulator
+    if not (Path(two_stage_dir) / "emulator.json").exists():
+        raise EmulatorError(f"no two-stage generator in {two_stage_dir}")
+    two_stage = Emulator.load(two_stage_dir)
+    if two_stage.provenance.get("created") != emulator.provenance.get("created"):
+        raise EmulatorError(f"the two-stage generator in {two_stage_dir} comes from another training run")
+    return two_stage
 
 
 def _load_if_usable(model_dir: Path, progress: bool) -> Emulator | None:
