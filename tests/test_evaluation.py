@@ -4,6 +4,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from specgen.grid import Grid, GridError, read_grid
@@ -78,3 +79,13 @@ def test_a_saved_model_and_grid_file_are_recorded_by_path(emulator, tmp_path):
     metrics = evaluate(emulator.save(tmp_path / "model"), CI / "test.h5")
     assert metrics["model"] == str(tmp_path / "model") and metrics["test_grid"] == str(CI / "test.h5")
     assert metrics["gen_mae"] == pytest.approx(evaluate(emulator, read_grid(CI / "test.h5"))["gen_mae"], rel=1e-6)
+
+
+def test_the_mae_interval_is_over_stars_so_copies_of_rows_do_not_narrow_it(emulator, test_grid):
+    metrics = evaluate(emulator, test_grid)
+    assert metrics["gen_mae_low"] < metrics["gen_mae"] < metrics["gen_mae_high"] and metrics["n_test_stars"] == 4
+    copies = test_grid.subset(np.repeat(np.arange(len(test_grid)), 4))  # each row four times, its star the same
+    again = evaluate(emulator, copies)
+    assert again["n_test"] == 64 and again["n_test_stars"] == 4
+    # a bootstrap over rows would halve the width here; over stars it is the same interval
+    assert (again["gen_mae_low"], again["gen_mae_high"]) == pytest.approx((metrics["gen_mae_low"], metrics["gen_mae_high"]))

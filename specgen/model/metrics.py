@@ -43,6 +43,14 @@ def generation_metrics(true: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     }
 
 
+def mae_interval(true: np.ndarray, pred: np.ndarray, stars: np.ndarray, *, seed: int = 0) -> tuple[float, float]:
+    """The central 68% interval of the mean absolute error of ``pred`` against ``true`` ``(n, n_pix)``
+    over a seeded bootstrap of the ``stars`` of the rows (:func:`bootstrap_over_stars`)."""
+    per_spectrum = _abs_error(true, pred).mean(axis=1)
+    low, high = np.percentile(bootstrap_over_stars(per_spectrum, stars, seed=seed), (16, 84))
+    return float(low), float(high)
+
+
 def residual_profile(true: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per pixel, across spectra: (mean absolute error, 99th percentile of the absolute error)."""
     abs_err = _abs_error(true, pred)

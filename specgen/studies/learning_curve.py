@@ -16,14 +16,17 @@ import numpy as np
 import pandas as pd
 
 COLUMNS = (
-    "n_train_spectra", "n_train_stars", "latent", "gen_mae", "gen_p99_abs", "ae_mae", "mean_spectrum_mae", "val_gen_mae"
+    "n_train_spectra", "n_train_stars", "latent", "gen_mae", "gen_mae_low", "gen_mae_high", "n_test_stars",
+    "gen_p99_abs", "ae_mae", "mean_spectrum_mae", "val_gen_mae",
 )
 
 
 def learning_curve(report: pd.DataFrame, profile: str, extra: dict | None = None) -> pd.DataFrame:
     """One row per generator of ``profile`` in a sweep ``report`` (its finished points), plus
     ``extra`` (the same keys, e.g. the book's own generator), sorted by training spectra. Columns:
-    :data:`COLUMNS` (MAE in continuum units) and the point's name."""
+    :data:`COLUMNS` (MAE in continuum units; ``gen_mae_low`` and ``gen_mae_high`` its 68% interval over
+    the ``n_test_stars`` test stars, NaN for generators evaluated before specgen measured it) and the
+    point's name."""
     done = report[report["state"] == "done"]
     rows = [
         {"point": point["point"], "latent": point.get("latent")}

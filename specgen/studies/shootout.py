@@ -39,7 +39,7 @@ from specgen.model.emulator import AutoencoderEmulator
 from specgen.model.factorised import train_factorised
 from specgen.model.finetune import fine_tune
 from specgen.model.mapper import train_mapper
-from specgen.model.metrics import bootstrap_over_stars, generation_metrics
+from specgen.model.metrics import generation_metrics, mae_interval
 from specgen.model.networks import build_generator, dense_stack, predict_in_batches
 from specgen.model.networks import (
     without_optimizer as _copy,  # a model's layers and weights, no optimizer
@@ -361,10 +361,8 @@ def run_shootout(
         generated = contestant.generate(test_labels)
         residuals[contestant.name] = generated - test.flux
         metrics = generation_metrics(test.flux, generated)
-        per_spectrum = np.abs(residuals[contestant.name]).mean(axis=1)  # the same star draws for every contestant
-        metrics["mae_low"], metrics["mae_high"] = np.percentile(
-            bootstrap_over_stars(per_spectrum, test_stars, seed=config.seed), (16, 84)
-        )
+        # the same star draws for every contestant
+        metrics["mae_low"], metrics["mae_high"] = mae_interval(test.flux, generated, test_stars, seed=config.seed)
         seconds = generation_seconds(
             contestant, speed_batch, batch_size=speed_batch, repeats=speed_repeats, seed=config.seed
         )
