@@ -34,14 +34,18 @@ from specgen.runtime.parallel import dask_client
 from specgen.runtime.profiles import Profile
 from specgen.synth.atmospheres import AtmosphereError, compute_atmosphere
 from specgen.synth.broaden import broaden, decimation, intrinsic_wavelength, observe
-from specgen.synth.sme import code_versions, log_uniform_grid, synthesize_intrinsic
+from specgen.synth.sme import (
+    SYNTHESIS_RANGE,
+    SYNTHESIS_STEP,
+    code_versions,
+    log_uniform_grid,
+    synthesize_intrinsic,
+)
 
 _INTRINSIC_COLS = [LABEL_NAMES.index(n) for n in INTRINSIC_LABELS]
 _VARIANT_COLS = [LABEL_NAMES.index(n) for n in ("vsini", "resolution")]
 
-#: The grid PySME synthesises every star on: Å (air), and km/s per step in ln λ.
-SYNTHESIS_RANGE = (8380.0, 8820.0)
-SYNTHESIS_STEP = 0.5
+#: The grid PySME synthesises every star on (Å, air; :data:`specgen.synth.sme.SYNTHESIS_STEP` km/s apart in ln λ).
 SYNTHESIS_WAVELENGTH = log_uniform_grid(*SYNTHESIS_RANGE, SYNTHESIS_STEP)
 
 #: The stored intrinsic spectrum: broadened to the top of Tab. 1's R (no rotation), every STORE_STEP

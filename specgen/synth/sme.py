@@ -45,6 +45,10 @@ from specgen.synth.linelist import SHIPPED_LINELIST, load_linelist, to_pysme  # 
 
 ABUNDANCE_PATTERN = "asplund2009"  # the solar mix of the atmospheres
 
+#: The grid PySME synthesises every star on: Å (air), and km/s per step in ln λ.
+SYNTHESIS_RANGE = (8380.0, 8820.0)
+SYNTHESIS_STEP = 0.5
+
 # PySME reports every synthesis at INFO level ("Running in LTE", line selection, ...).
 logging.getLogger("pysme").setLevel(logging.WARNING)
 
@@ -54,8 +58,8 @@ def synthesize_intrinsic(
     xi_t: float,
     *,
     linelist: pd.DataFrame | None = None,
-    wavelength_range: tuple[float, float] = (8380.0, 8820.0),
-    velocity_step: float = 0.5,
+    wavelength_range: tuple[float, float] = SYNTHESIS_RANGE,
+    velocity_step: float = SYNTHESIS_STEP,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Continuum-normalised intrinsic spectrum F/F_c of ``atmosphere``.
 
