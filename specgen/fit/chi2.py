@@ -488,7 +488,8 @@ def _result(
     labels = box.physical(u)
     best_flux, free_covariance, degenerate = [], [], []
     for rows in _slices(len(u), batch_size):
-        model, jacobian = network.jacobian(box.network_input(u[rows]), tf.constant(box.label_tangents(len(u[rows])), tf.float32))
+        at = u[rows]
+        model, jacobian = network.jacobian(box.network_input(at), tf.constant(box.label_tangents(len(at)), tf.float32))
         best_flux.append(model.numpy())
         covariance, singular = _covariance(jacobian.numpy().astype(np.float64), weight[rows])
         free_covariance.append(covariance)

@@ -45,7 +45,8 @@ def time_fit(
 ) -> FitTiming:
     """Time one :func:`fit_labels` call on ``flux`` ``(n_stars, n_pix)`` of noise ``sigma`` (continuum
     units), after a call on its first two rows that traces the networks and makes the start library."""
-    fit_labels(flux[:2], emulator, sigma if np.ndim(sigma) < 2 else sigma[:2], fixed=fixed, n_starts=n_starts, seed=seed)
+    first_sigma = sigma if np.ndim(sigma) < 2 else sigma[:2]
+    fit_labels(flux[:2], emulator, first_sigma, fixed=fixed, n_starts=n_starts, seed=seed)
     gemm = gemm_gflops()
     start = time.perf_counter()
     fit = fit_labels(flux, emulator, sigma, fixed=fixed, n_starts=n_starts, seed=seed)

@@ -227,7 +227,7 @@ class Emulator(ABC):
         n_rows, k = ops.shape(x)[0], len(axes)
         points = x[:, None, :] + difference_offsets(len(self.label_names), axes, step)
         flux = ops.reshape(self.network_flux(ops.reshape(points, (-1, len(self.label_names)))), (n_rows, 1 + 2 * k, -1))
-        return flux[:, 0], (flux[:, 1 : k + 1] - flux[:, k + 1 :]) / (2 * step)
+        return flux[:, 0], central_difference(flux[:, 1:], k, step)
 
     def _to_flux(self, y: Any) -> Any:
         """Network output → flux, in float32 (no float64 copy of a big batch)."""
@@ -387,6 +387,12 @@ def difference_offsets(n_inputs: int, axes: Sequence[int], step: float) -> np.nd
     """``(1 + 2·len(axes), n_inputs)`` float32: zero, then ``+step`` along each of ``axes``, then ``−step``."""
     along = step * np.eye(n_inputs, dtype=np.float32)[list(axes)]
     return np.concatenate([np.zeros((1, n_inputs), np.float32), along, -along])
+
+
+def central_difference(plus_minus: Any, k: int, step: float) -> Any:
+    """``(n, k, ...)``: (F(+step) − F(−step)) / (2·step) of values ``(n, 2k, ...)`` in the order of
+    :func:`difference_offsets` after its zero row, the ``k`` points at ``+step`` then the ``k`` at ``−step``."""
+    return (plus_minus[:, :k] - plus_minus[:, k:]) / (2 * step)
 
 
 def _kind_class(kind: str, path: Path) -> type[Emulator]:

@@ -56,6 +56,7 @@ def evaluate(emulator: Emulator | str | os.PathLike, grid: Grid | str | os.PathL
     grid, grid_path = as_grid(grid, "evaluation")
     check_wavelengths(emulator, grid)
     generated = emulator.generate_like(grid)  # checks the label names
+    stars = grid.star_ids()
     inside = np.all([emulator.label_ranges[n].contains(grid.label(n)) for n in emulator.label_names], axis=0)
     training = emulator.provenance.get("training_grid", {})
     if isinstance(emulator, AutoencoderEmulator):
@@ -66,13 +67,13 @@ def evaluate(emulator: Emulator | str | os.PathLike, grid: Grid | str | os.PathL
         **({"model": model_path} if model_path else {}),
         **({"test_grid": grid_path} if grid_path else {}),
         "n_test": len(grid),
-        "n_test_stars": int(np.unique(grid.star_ids()).size),
+        "n_test_stars": int(np.unique(stars).size),
         "n_outside_training_ranges": int((~inside).sum()),
         "n_train_spectra": training.get("n_spectra"),
         "n_train_stars": training.get("n_stars"),
         **{f"ae_{key}": value for key, value in reconstruction.items()},
         **generator_metrics(grid.flux, generated),
-        **dict(zip(("gen_mae_low", "gen_mae_high"), mae_interval(grid.flux, generated, grid.star_ids()))),
+        **dict(zip(("gen_mae_low", "gen_mae_high"), mae_interval(grid.flux, generated, stars))),
         "mean_spectrum_mae": mean_spectrum_baseline(emulator.mean_flux[np.newaxis], grid.flux),
     }
     return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in metrics.items()}

@@ -27,7 +27,12 @@ from specgen.grid import Grid, GridError
 from specgen.labels import check_labels, label_array, spanned_ranges
 from specgen.model.broadening import Broadening, complex_multiply
 from specgen.model.config import FactorisedConfig
-from specgen.model.emulator import Emulator, EmulatorError, difference_offsets
+from specgen.model.emulator import (
+    Emulator,
+    EmulatorError,
+    central_difference,
+    difference_offsets,
+)
 from specgen.model.networks import dense_stack, predict_in_batches
 from specgen.model.scaling import Scaler
 from specgen.model.schedule import History, fit_with_early_stopping
@@ -134,14 +139,14 @@ class FactorisedEmulator(Emulator):
         n_rows, m, q = ops.shape(x)[0], len(inner), len(outer)
         points = ops.take(x, columns, axis=1)[:, None, :] + difference_offsets(len(columns), inner, step)
         intrinsic = self._rows(self.intrinsic(self._flat(points), training=False), n_rows)
-        spectra = ops.concatenate([intrinsic[:, :1], (intrinsic[:, 1 : m + 1] - intrinsic[:, m + 1 :]) / (2 * step)], axis=1)
+        spectra = ops.concatenate([intrinsic[:, :1], central_difference(intrinsic[:, 1:], m, step)], axis=1)
         transform = [self._rows(part, n_rows) for part in self.broadening.transform(self._flat(spectra))]
         kernel = [part[:, None] for part in self.broadening.transfer(*self._broadening_labels(x))]
         derivatives = [self._observe(complex_multiply(transform, kernel), n_rows)]  # flux, then along inner
         if q:
             shifted = self._flat(x[:, None, :] + difference_offsets(n_labels, outer, step)[1:])
             plus_minus = [self._rows(part, n_rows) for part in self.broadening.transfer(*self._broadening_labels(shifted))]
-            difference = [(part[:, :q] - part[:, q:]) / (2 * step) for part in plus_minus]
+            difference = [central_difference(part, q, step) for part in plus_minus]
             derivatives.append(self._observe(complex_multiply([part[:, :1] for part in transform], difference), n_rows))
         derivatives = ops.concatenate(derivatives, axis=1)
         order = [k for k, j in enumerate(axes) if j in columns] + [k for k, j in enumerate(axes) if j not in columns]

@@ -1,11 +1,13 @@
 """Test MAE of factorised generators trained on uniform and Sobol training stars (64 each), paired by test star."""
 import json
+
 import numpy as np
+from scipy.stats import qmc
+
 from specgen.grid import read_grid
+from specgen.labels import INTRINSIC_LABELS, TABLE1_RANGES
 from specgen.model.emulator import Emulator
 from specgen.model.metrics import bootstrap_over_stars
-from specgen.labels import INTRINSIC_LABELS
-from scipy.stats import qmc
 
 D = "/tmp/sobol_exp"
 test = read_grid(f"{D}/test.h5")
@@ -16,8 +18,6 @@ for name in ("uniform", "sobol"):
     x = g.labels[:, [g.label_names.index(n) for n in INTRINSIC_LABELS]]
     _, first = np.unique(g.star_ids(), return_index=True)
     x = x[first]
-    lo, hi = x.min(0), x.max(0)
-    from specgen.labels import TABLE1_RANGES
     lo = np.array([TABLE1_RANGES[n].low for n in INTRINSIC_LABELS]); hi = np.array([TABLE1_RANGES[n].high for n in INTRINSIC_LABELS])
     out[f"{name}_discrepancy"] = float(qmc.discrepancy((x - lo) / (hi - lo)))
 per = {}
