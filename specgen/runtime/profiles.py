@@ -1,5 +1,5 @@
 """Parameter sets that size every step: ``ci`` (minutes on 2 cores), ``demo`` (the default,
-a few hours on 2 cores), ``paper`` (the paper's 205,000 spectra, for a GPU or a cluster).
+the main job in an hour on 2 cores), ``paper`` (the paper's 205,000 spectra, for a GPU or a cluster).
 
 One table, read by the command line and the notebooks. Artifacts go to
 ``data/<profile>/`` and ``models/<profile>/`` so that profiles never overwrite each other.
@@ -26,8 +26,8 @@ class Profile:
     recipe: str = "small_grid"  # TrainingConfig.for_profile and EstimatorConfig.for_profile: "paper" or "small_grid"
     max_epochs: int = 2000  # a cap for runaway runs: early stopping ends training (EpochCapWarning otherwise)
     factorised_max_epochs: int = 3000  # FactorisedConfig.for_profile
+    estimator_recipe: str | None = None  # EstimatorConfig.for_profile: "paper" or "small_grid" (None: recipe)
     estimator_max_epochs: int | None = None  # None: max_epochs
-    estimator_batch_size: int | None = None  # None: the recipe's
 
     @property
     def train_spectra(self) -> int:
@@ -47,10 +47,11 @@ PROFILES: dict[str, Profile] = {
     p.name: p
     for p in (
         Profile("ci", train_stars=12, test_stars=4, variants=4, max_epochs=60, factorised_max_epochs=300),
-        # Seven Tab. 4 networks of 12.6 M weights each: on 2 cores, batches of 256 run an epoch of the
-        # demo grid 4× faster than 64, and 60 epochs keep chapter 05 to minutes.
+        # Sized so that `make book` runs in an hour on 2 cores (README): 160 radiative-transfer runs take
+        # a quarter of it, and every chapter's training costs in proportion to the 1,200 training spectra.
+        # Its Tab. 4 estimator keeps the paper's schedule (batches of 512, patience 15).
         Profile(
-            "demo", train_stars=240, test_stars=48, variants=10, estimator_max_epochs=60, estimator_batch_size=256
+            "demo", train_stars=120, test_stars=40, variants=10, estimator_recipe="paper", estimator_max_epochs=100
         ),
         Profile(
             "paper", train_stars=10_250, test_stars=2_000, variants=20, workers=16, recipe="paper", max_epochs=1000

@@ -52,12 +52,11 @@ class EstimatorConfig(Schedule):
 
     @classmethod
     def for_profile(cls, profile: Profile, **changes) -> EstimatorConfig:
-        """The configuration of ``profile``: the recipe and seed of its generator, with the
-        profile's estimator epoch cap and batch size where it sets them."""
-        sizes = {"max_epochs": profile.estimator_max_epochs or profile.max_epochs}
-        if profile.estimator_batch_size:
-            sizes["batch_size"] = profile.estimator_batch_size
-        return getattr(cls, profile.recipe)(**{"seed": profile.seed, **sizes, **changes})
+        """The configuration of ``profile``: its estimator recipe (by default its generator's), its
+        seed, and its estimator epoch cap where it sets one."""
+        recipe = profile.estimator_recipe or profile.recipe
+        max_epochs = profile.estimator_max_epochs or profile.max_epochs
+        return getattr(cls, recipe)(**{"seed": profile.seed, "max_epochs": max_epochs, **changes})
 
     @classmethod
     def paper(cls, **changes) -> EstimatorConfig:
