@@ -112,13 +112,27 @@ notebooks: $(INSTALLED)
 	@test -n "$(NOTEBOOKS)" || { echo "error: no book/[0-9][0-9]_*.ipynb" >&2; exit 1; }
 	mkdir -p "$(EXECUTED)/book"
 	rm -f "$(NOTEBOOK_TIMINGS)"
+	digest=
 	for nb in $(NOTEBOOKS); do
-	  echo "==> papermill $$nb -> $(EXECUTED)/$$nb (profile=$(PROFILE), kernel $(KERNEL), cwd: repository root)"
 	  start=$$SECONDS
-	  "$(BIN)/papermill" "$$nb" "$(EXECUTED)/$$nb" --kernel "$(KERNEL)" --cwd "$(CURDIR)" \
-	    -p profile "$(PROFILE)" --no-progress-bar --log-level WARNING
-	  echo "    done in $$((SECONDS - start)) s"
+	  out="$(EXECUTED)/$$nb"
+	  digest=$$("$(BIN)/python" -m specgen.runtime.executed "$$nb" --profile "$(PROFILE)" --previous "$$digest")
+	  if [ -f "$$out" ] && [ "$$(cat "$$out.digest" 2>/dev/null)" = "$$digest" ]; then
+	    echo "==> $$nb: reusing $$out (the notebook, specgen, the sweeps and the profile's files are as when it ran)"
+	  else
+	    echo "==> papermill $$nb -> $$out (profile=$(PROFILE), kernel $(KERNEL), cwd: repository root)"
+	    rm -f "$$out.digest"
+	    "$(BIN)/papermill" "$$nb" "$$out" --kernel "$(KERNEL)" --cwd "$(CURDIR)" \
+	      -p profile "$(PROFILE)" --no-progress-bar --log-level WARNING
+	    echo "    done in $$((SECONDS - start)) s"
+	  fi
 	  printf '%s\t%d\n' "$$(basename "$$nb" .ipynb)" $$((SECONDS - start)) >> "$(NOTEBOOK_TIMINGS)"
+	done
+	# every chapter ran: record each one's digest of the files as they are now, which a rebuild compares with
+	digest=
+	for nb in $(NOTEBOOKS); do
+	  digest=$$("$(BIN)/python" -m specgen.runtime.executed "$$nb" --profile "$(PROFILE)" --previous "$$digest")
+	  echo "$$digest" > "$(EXECUTED)/$$nb.digest"
 	done
 	"$(BIN)/python" -m specgen.provenance --profile "$(PROFILE)"
 

@@ -36,3 +36,35 @@ def test_early_stopping_ends_training_without_a_word():
             small_network(), *data(), schedule, "adam", learning_rate=0.0, groups=None, progress=False
         )  # a frozen network never improves: stopped after patience + 1 epochs
     assert len(history["loss"]) == 2
+
+
+@pytest.mark.parametrize("min_improvement, epochs", [(0.0, 60), (1e-3, 4)])
+def test_a_loss_creeping_down_by_less_than_min_improvement_does_not_hold_off_early_stopping(min_improvement, epochs):
+    """A validation loss falling by 10⁻⁵ of itself each epoch: any decrease is an improvement for Keras,
+    so training runs to the cap of 60; with a 0.1% threshold it stops after patience (3) + 1 epochs.
+    The loss is fed to the fitting loop's own callback, epoch by epoch."""
+    from specgen.model.schedule import _EarlyStopping
+
+    stopping = _EarlyStopping("val_loss", patience=3, min_improvement=min_improvement)
+    stopping.set_model(small_network())
+    stopping.model.stop_training = False  # as Model.fit sets it
+    stopping.on_train_begin()
+    ran = 0
+    for epoch in range(60):
+        ran += 1
+        stopping.on_epoch_end(epoch, {"val_loss": 0.05 * (1 - 1e-5) ** epoch})
+        if stopping.model.stop_training:
+            break
+    assert ran == epochs
+
+
+def test_a_real_improvement_beyond_the_threshold_resets_the_patience():
+    from specgen.model.schedule import _EarlyStopping
+
+    stopping = _EarlyStopping("val_loss", patience=3, min_improvement=1e-3)
+    stopping.set_model(small_network())
+    stopping.model.stop_training = False  # as Model.fit sets it
+    stopping.on_train_begin()
+    for epoch, loss in enumerate([1.0, 0.99, 0.98, 0.97, 0.96, 0.95]):  # 1% a step
+        stopping.on_epoch_end(epoch, {"val_loss": loss})
+    assert not stopping.model.stop_training and stopping.best == 0.95

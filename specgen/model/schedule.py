@@ -45,7 +45,7 @@ def fit_with_early_stopping(
     before early stopping does, an :class:`EpochCapWarning` says so: the network was still improving."""
     train, val = split_rows(len(x), config.validation_split, config.seed, groups)
     monitor = "val_loss" if val.size else "loss"
-    stopping = keras.callbacks.EarlyStopping(monitor, patience=config.patience, restore_best_weights=True)
+    stopping = _EarlyStopping(monitor, config.patience, config.min_improvement)
     callbacks = [stopping]
     if config.lr_decay_factor is not None:
         callbacks.append(
@@ -77,6 +77,19 @@ def fit_with_early_stopping(
             stacklevel=2,
         )
     return history | {"seconds": clock.seconds}
+
+
+class _EarlyStopping(keras.callbacks.EarlyStopping):
+    """Keras' early stopping (best weights restored), where a loss counts as a new best only when it is
+    below the best by more than ``min_improvement`` of it: once the learning rate has decayed, a loss
+    creeping down by 10⁻⁵ an epoch would otherwise keep resetting the patience until the epoch cap."""
+
+    def __init__(self, monitor: str, patience: int, min_improvement: float):
+        super().__init__(monitor, patience=patience, restore_best_weights=True)
+        self.min_improvement = min_improvement
+
+    def _is_improvement(self, monitor_value, reference_value) -> bool:  # Keras 3's hook (MonitorCallback)
+        return reference_value is None or monitor_value < reference_value * (1 - self.min_improvement)
 
 
 def mean_squared_error(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:

@@ -66,8 +66,10 @@ class EstimatorConfig(Schedule):
     @classmethod
     def small_grid(cls, **changes) -> EstimatorConfig:
         """Same networks, batches of 64 (512 is one step per epoch on a few hundred spectra), a
-        learning rate halved after 10 epochs without improvement, and patience 40."""
-        return cls(**({"batch_size": 64, "patience": 40, "lr_decay_factor": 0.5} | changes))
+        learning rate halved after 10 epochs without improvement, and patience 40 for improvements
+        beyond 0.1% (as :meth:`specgen.model.config.TrainingConfig.small_grid`)."""
+        small = {"batch_size": 64, "patience": 40, "lr_decay_factor": 0.5, "min_improvement": 1e-3}
+        return cls(**(small | changes))
 
 
 class LabelEstimator:
