@@ -1,7 +1,5 @@
 """The book's tables (studies.tables): what each row and column holds, on small synthetic inputs."""
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,6 +11,7 @@ from specgen.constants import (
     TAB5_SETS,
 )
 from specgen.labels import LABEL_NAMES, LabelRange
+from specgen.runtime import timing
 from specgen.tables import (
     PAPER_COLUMN,
     generation_beside_peers,
@@ -57,24 +56,39 @@ def test_generation_beside_peers_reads_each_metric_from_its_own_source():
     assert len(table) == 6
 
 
-class SlowEmulator:
-    """Takes SECONDS per spectrum to generate."""
+class Clock:
+    """A stand-in for ``time.perf_counter`` that only moves when told: timings without a wall clock."""
 
-    SECONDS = 2e-3
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        return self.now
+
+
+class SlowEmulator:
+    """Takes SECONDS of ``clock`` per spectrum, plus OVERHEAD per call, to generate."""
+
+    SECONDS, OVERHEAD = 2e-3, 1e-3
     label_names = ("teff", "logg")
     label_ranges = {"teff": LabelRange(4000.0, 6000.0), "logg": LabelRange(1.0, 5.0)}
 
+    def __init__(self, clock):
+        self.clock = clock
+
     def generate(self, labels, batch_size=4096):
-        time.sleep(self.SECONDS * len(labels))
+        self.clock.now += self.OVERHEAD + self.SECONDS * len(labels)
         return np.ones((len(labels), 3))
 
 
-def test_generation_speed_is_per_spectrum_and_against_radiative_transfer():
-    speed = generation_speed(SlowEmulator(), rt_seconds=10.0, batches=(1, 20))
+def test_generation_speed_is_per_spectrum_and_against_radiative_transfer(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(timing, "time", clock)  # generation_seconds reads its clock as time.perf_counter
+    speed = generation_speed(SlowEmulator(clock), rt_seconds=10.0, batches=(1, 20))
     assert list(speed.index) == [1, 20] and speed.index.name == "batch"
     per_spectrum = speed["seconds per spectrum"]
-    assert SlowEmulator.SECONDS <= per_spectrum[20] < 1.5 * SlowEmulator.SECONDS
-    assert SlowEmulator.SECONDS <= per_spectrum[1] < 5 * SlowEmulator.SECONDS
+    assert per_spectrum[1] == pytest.approx(SlowEmulator.SECONDS + SlowEmulator.OVERHEAD)
+    assert per_spectrum[20] == pytest.approx(SlowEmulator.SECONDS + SlowEmulator.OVERHEAD / 20)
     np.testing.assert_array_equal(speed["speed-up over radiative transfer"], 10.0 / per_spectrum)
 
 
