@@ -21,8 +21,10 @@ from specgen.studies.sweeps import (
 
 NOTEBOOK = [
     ("code", "shape = 'x'\nsize = 1\nroot = None", ["parameters"]),
-    # every execution leaves a line, so that a test can count how often a point ran
-    ("code", "import pathlib\nwith open(pathlib.Path(root) / 'executions.log', 'a') as log:\n    log.write('ran\\n')", []),
+    # every execution leaves a line, so that a test can count how often a point ran, and how its kernel is reached
+    ("code", "import pathlib\nfrom ipykernel.connect import get_connection_info\n"
+             "with open(pathlib.Path(root) / 'executions.log', 'a') as log:\n"
+             "    log.write(f\"ran over {get_connection_info(unpack=True)['transport']}\\n\")", []),
     ("code", "if shape == 'broken':\n    raise ValueError(f'no such shape: {shape}')", []),
 ]
 
@@ -79,6 +81,13 @@ def test_a_failed_point_is_recorded_and_stops_no_other_and_a_rerun_redoes_only_w
     assert executions(sweep.runs, "seed=1,shape=round") == 1  # done: not redone
     assert executions(sweep.runs, "seed=2,shape=round") == 2  # interrupted: redone
     assert executions(sweep.runs, "seed=1,shape=broken") == 2  # failed: tried again
+
+
+def test_points_reach_their_kernels_through_socket_files_not_tcp_ports(spec):
+    """Two points start kernels at once: over TCP both could be handed the same free ports."""
+    sweep = Sweep.read(spec)
+    run_sweep(sweep, progress=False)
+    assert (sweep.runs / "seed=1,shape=round" / "executions.log").read_text() == "ran over ipc\n"
 
 
 def test_cli_sweep_and_report(spec, capsys):

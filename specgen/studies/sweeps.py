@@ -30,13 +30,17 @@ import itertools
 import json
 import os
 import re
+import tempfile
 import time
 import traceback
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 import pandas as pd
+from jupyter_client import AsyncKernelManager
+from traitlets import default
 
 from specgen.runtime.parallel import dask_client
 from specgen.runtime.profiles import project_root
@@ -146,6 +150,23 @@ def run_sweep(sweep: Sweep, progress: bool = True) -> pd.DataFrame:
     return sweep_report(sweep.runs)
 
 
+class SocketFileKernelManager(AsyncKernelManager):
+    """A kernel reached through Unix socket files of its own (ZeroMQ's ipc transport) instead of TCP ports.
+
+    Over TCP, jupyter_client picks five free ports, closes them and hands them to the kernel, which
+    binds them seconds later: a kernel starting at the same time in another worker process can be
+    handed the same ports, and one of the two dies before it runs a cell. Socket files named after
+    a fresh UUID cannot collide."""
+
+    @default("transport")
+    def _socket_files(self) -> str:
+        return "ipc"
+
+    @default("ip")
+    def _socket_path(self) -> str:  # the socket files are <this>-1 ... <this>-5
+        return os.path.join(tempfile.gettempdir(), f"specgen-kernel-{uuid.uuid4().hex}")
+
+
 def run_point(sweep: Sweep, point: Point) -> str:
     """Run the notebooks of ``sweep`` at ``point`` in its directory; record and return its state.
     An exception is recorded in ``status.json``, never raised: one failed point stops no other."""
@@ -168,6 +189,7 @@ def run_point(sweep: Sweep, point: Point) -> str:
                 kernel_name=sweep.kernel,
                 cwd=str(sweep.root),
                 progress_bar=False,
+                kernel_manager_class=SocketFileKernelManager,  # points start kernels at the same time
             )
         status["state"] = "done"
     except Exception as error:  # noqa: BLE001 - recorded, so that the other points go on
