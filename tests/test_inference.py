@@ -35,10 +35,11 @@ def truth(central_rows):
 
 
 @pytest.fixture(scope="module")
-def observed(emulator, truth):
-    """Emulated spectra at ``truth`` with seeded S/N 100 noise: the model is exact, so only the
-    noise and the fitter stand between the fit and the truth."""
-    clean = emulator.generate(truth)
+def observed(truth, central_rows):
+    """The radiative-transfer spectra of ``truth`` (SME) with seeded S/N 100 noise. The ci generator's own
+    error is as large as the noise, so the tests judge the fitter by χ², never by how close it comes
+    to the true labels (and never on spectra the generator made itself)."""
+    clean = read_grid(CI / "train.h5").flux[central_rows]
     return clean + np.random.default_rng(0).normal(0, SIGMA, clean.shape)
 
 
@@ -51,16 +52,20 @@ def widths(emulator):
     return np.array([emulator.label_ranges[n].high - emulator.label_ranges[n].low for n in emulator.label_names])
 
 
-def test_recovers_the_labels_of_emulated_spectra_to_within_the_noise(emulator, fit, truth):
-    pull = (fit.labels - truth) / fit.uncertainties
-    assert np.all(np.abs(fit.labels[:, TEFF] / truth[:, TEFF] - 1) < 0.1)
-    assert np.all((0.8 < fit.chi2_dof) & (fit.chi2_dof < 1.3)), fit.chi2_dof
-    # Every label: the Gauss–Newton errors are of the right size. The median |pull| of unit normals is
-    # 0.67; single pulls reach 6 along degenerate directions for some seeds and CPU kernels, so no
-    # single pull is bounded (measured medians 0.63–1.46).
-    assert np.median(np.abs(pull)) < 2, pull
-    assert not fit.at_bound.any() and not fit.degenerate.any()
+def chi2_at(emulator, labels, observed):
+    return np.sum(((observed - emulator.generate(labels, allow_extrapolation=True)) / SIGMA) ** 2, axis=1)
+
+
+def test_the_fit_descends_below_its_first_step_and_the_true_labels(emulator, fit, observed, truth):
+    """Levenberg–Marquardt goes on from its first step and ends at a χ² below that of the true labels; its χ²
+    and model spectrum are the generator's at the labels it returns. A fitter that stops after its start,
+    steps the wrong way or reports another spectrum's χ² fails this."""
+    first_step = fit_labels(observed, emulator, SIGMA, max_steps=1)
+    assert np.all(fit.chi2 <= first_step.chi2) and np.any(fit.chi2 < first_step.chi2 - 1), (fit.chi2, first_step.chi2)
+    assert np.all(fit.chi2 < chi2_at(emulator, truth, observed))
     np.testing.assert_allclose(fit.best_flux, emulator.generate(fit.labels), atol=1e-5)
+    np.testing.assert_allclose(fit.chi2, chi2_at(emulator, fit.labels, observed), rtol=1e-4)
+    assert np.all(fit.uncertainties > 0) and not fit.degenerate.any()
 
 
 def test_fitting_stars_together_equals_fitting_them_one_by_one(emulator, observed, fit):
@@ -161,8 +166,11 @@ def test_the_model_error_adds_to_sigma_in_quadrature(emulator, observed):
     np.testing.assert_allclose(with_error.labels, quadrature.labels, rtol=1e-5)
     np.testing.assert_allclose(with_error.uncertainties, quadrature.uncertainties, rtol=1e-4)
     np.testing.assert_allclose(with_error.chi2, quadrature.chi2, rtol=1e-4)
+    # Noise alone weighs every residual more: its best χ² is larger than the one with the model's error,
+    # whose minimum is at most its χ² at the noise-only labels. (The two fits of a radiative-transfer
+    # spectrum may land in different minima, so σ is not compared.)
     noise_only = fit_labels(observed[0], emulator, SIGMA, **options)
-    assert np.all(with_error.uncertainties[0] > noise_only.uncertainties[0])
+    assert with_error.chi2[0] < noise_only.chi2[0] / 2
 
 
 def test_the_generator_error_is_the_rms_per_pixel_over_a_grid(emulator):
@@ -176,12 +184,12 @@ def test_the_generator_error_is_the_rms_per_pixel_over_a_grid(emulator):
         generator_error(emulator, replace(grid, wavelength=grid.wavelength + 1.0))
 
 
-def test_uncertainties_scale_with_the_noise(emulator, truth):
-    """At the same minimum (a noise-free spectrum), σ of every label is proportional to the noise:
+def test_uncertainties_scale_with_the_noise(emulator, central_rows):
+    """At the same minimum (a noise-free radiative-transfer spectrum), σ of every label is proportional to the noise:
     ten times the S/N, a tenth of the error. (Noisy spectra may land in other minima.) Both fits go
     on to a tolerance far below the default, as the exact derivatives of a leaky-ReLU network jump
     between points a tenth of σ apart."""
-    clean = emulator.generate(truth[0])
+    clean = read_grid(CI / "train.h5").flux[central_rows[0]]
     options = {"tolerance": 1e-6, "max_steps": 200}
     errors = [fit_labels(clean, emulator, 1 / snr, **options).uncertainties[0] for snr in (30, 300)]
     np.testing.assert_allclose(errors[0] / errors[1], 10, rtol=0.01)
