@@ -6,8 +6,9 @@ import keras
 import numpy as np
 import pytest
 
-from specgen.model.config import Schedule
+from specgen.model.config import FactorisedConfig, Schedule, TrainingConfig
 from specgen.model.schedule import EpochCapWarning, fit_with_early_stopping
+from specgen.runtime.profiles import get_profile
 
 
 def small_network():
@@ -68,3 +69,22 @@ def test_a_real_improvement_beyond_the_threshold_resets_the_patience():
     for epoch, loss in enumerate([1.0, 0.99, 0.98, 0.97, 0.96, 0.95]):  # 1% a step
         stopping.on_epoch_end(epoch, {"val_loss": loss})
     assert not stopping.model.stop_training and stopping.best == 0.95
+
+
+@pytest.mark.parametrize("min_batches, steps", [(1, 4), (10, 12), (12, 12)])
+def test_an_epoch_takes_at_least_min_batches_batches(min_batches, steps):
+    """64 rows in batches of 16 are 4 batches a pass: an epoch of at least 10 takes three passes (12 batches)."""
+    schedule = Schedule(batch_size=16, validation_split=0.0, max_epochs=1, min_batches=min_batches, seed=0)
+    network = small_network()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EpochCapWarning)
+        fit_with_early_stopping(network, *data(), schedule, "adam", groups=None, progress=False)
+    assert int(network.optimizer.iterations) == steps
+
+
+def test_a_profile_that_sets_min_batches_overrides_both_kinds_recipes():
+    ci, demo = get_profile("ci"), get_profile("demo")
+    assert TrainingConfig.for_profile(ci).min_batches == FactorisedConfig.for_profile(ci).min_batches == ci.min_batches
+    assert TrainingConfig.for_profile(demo).min_batches == TrainingConfig.small_grid().min_batches
+    assert FactorisedConfig.for_profile(demo).min_batches == FactorisedConfig().min_batches
+    assert TrainingConfig.for_profile(ci, min_batches=7).min_batches == 7  # an explicit change wins

@@ -57,9 +57,11 @@ def fit_with_early_stopping(
     rate = config.learning_rate if learning_rate is None else learning_rate
     opt = keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": rate}})
     model.compile(optimizer=opt, loss="mse")
+    passes = (config.min_batches - 1) * config.batch_size // train.size + 1  # the fewest with >= min_batches batches
+    rows = np.tile(train, passes)
     fit = model.fit(
-        x[train],
-        y[train],
+        x[rows],
+        y[rows],
         validation_data=(x[val], y[val]) if val.size else None,
         batch_size=config.batch_size,
         epochs=config.max_epochs,

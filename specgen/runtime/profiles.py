@@ -26,12 +26,19 @@ class Profile:
     recipe: str = "small_grid"  # TrainingConfig.for_profile and EstimatorConfig.for_profile: "paper" or "small_grid"
     max_epochs: int = 2000  # a cap for runaway runs: early stopping ends training (EpochCapWarning otherwise)
     factorised_max_epochs: int = 3000  # FactorisedConfig.for_profile
+    min_batches: int | None = None  # the generators' Schedule.min_batches (None: their recipe's)
     estimator_recipe: str | None = None  # EstimatorConfig.for_profile: "paper" or "small_grid" (None: recipe)
     estimator_max_epochs: int | None = None  # None: max_epochs
 
     @property
     def train_spectra(self) -> int:
         return self.train_stars * self.variants
+
+    def schedule(self, max_epochs: int) -> dict:
+        """The :class:`~specgen.model.config.Schedule` fields this profile sets for a generator
+        capped at ``max_epochs``."""
+        fields = {"seed": self.seed, "max_epochs": max_epochs}
+        return fields if self.min_batches is None else fields | {"min_batches": self.min_batches}
 
     def data_dir(self, root: str | Path = ".") -> Path:
         return Path(root) / "data" / self.name
@@ -46,7 +53,8 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     p.name: p
     for p in (
-        Profile("ci", train_stars=12, test_stars=4, variants=4, max_epochs=60, factorised_max_epochs=300),
+        # Minutes on 2 cores: 4 batches an epoch, not the recipes' 20 or 60, on its 48 spectra.
+        Profile("ci", train_stars=12, test_stars=4, variants=4, max_epochs=60, factorised_max_epochs=300, min_batches=4),
         # Sized so that `make book` runs in an hour on 2 cores (README): 160 radiative-transfer runs take
         # a quarter of it, and every chapter's training costs in proportion to the 1,200 training spectra.
         # Its Tab. 4 estimator keeps the paper's schedule (batches of 512, patience 15).
