@@ -188,9 +188,10 @@ def test_uncertainties_scale_with_the_noise(emulator, central_rows):
     """At the same minimum (a noise-free radiative-transfer spectrum), σ of every label is proportional to the noise:
     ten times the S/N, a tenth of the error. (Noisy spectra may land in other minima.) Both fits go
     on to a tolerance far below the default, as the exact derivatives of a leaky-ReLU network jump
-    between points a tenth of σ apart."""
+    between points a tenth of σ apart, from one start: of several starts ending in nearly equal minima,
+    float32 round-off can pick a different winner at each S/N (σ ratios of 8.0–10.6 were measured so)."""
     clean = read_grid(CI / "train.h5").flux[central_rows[0]]
-    options = {"tolerance": 1e-6, "max_steps": 200}
+    options = {"n_starts": 1, "tolerance": 1e-6, "max_steps": 200}
     errors = [fit_labels(clean, emulator, 1 / snr, **options).uncertainties[0] for snr in (30, 300)]
     np.testing.assert_allclose(errors[0] / errors[1], 10, rtol=0.01)
 
