@@ -38,14 +38,8 @@ TEFF = 0
 
 @pytest.fixture(scope="module")
 def stars(central_rows):
-    """Labels and SME spectra of two ci training stars away from the edges of the ranges."""
-    grid = read_grid(CI / "train.h5")
-    return grid.labels[central_rows[:2]], grid.flux[central_rows[:2]]
-
-
-@pytest.fixture(scope="module")
-def truth(stars):
-    return stars[0]
+    """Two ci training rows (SME spectra and their labels) away from the edges of the ranges."""
+    return read_grid(CI / "train.h5").subset(central_rows[:2])
 
 
 def write_ascii(path, wavelength, flux, seed, velocity=0.0):
@@ -57,13 +51,13 @@ def write_ascii(path, wavelength, flux, seed, velocity=0.0):
     return int(keep.sum())
 
 
-def test_reads_a_file_masks_the_rest_and_holds_a_known_resolution(ci_emulator, truth, stars, tmp_path):
-    n_observed = write_ascii(tmp_path / "star.txt", ci_emulator.wavelength, stars[1][0], seed=5)
+def test_reads_a_file_masks_the_rest_and_holds_a_known_resolution(ci_emulator, stars, tmp_path):
+    n_observed = write_ascii(tmp_path / "star.txt", ci_emulator.wavelength, stars.flux[0], seed=5)
     resolution = ci_emulator.label_names.index("resolution")
-    spectrum = read_spectrum(tmp_path / "star.txt", resolution=truth[0, resolution])
+    spectrum = read_spectrum(tmp_path / "star.txt", resolution=stars.labels[0, resolution])
     star = fit_spectrum(spectrum, ci_emulator)
     fit = star.labels
-    assert fit.fixed == ("resolution",) and fit.labels[0, resolution] == truth[0, resolution]
+    assert fit.fixed == ("resolution",) and fit.labels[0, resolution] == stars.labels[0, resolution]
     assert fit.n_pixels[0] == n_observed == np.isfinite(star.flux).sum()
     assert np.all(star.sigma[np.isfinite(star.flux)] == SIGMA) and star.velocity == 0  # σ of the noise
     free = fit_spectrum(spectrum, ci_emulator, fit_resolution=True, snr=50)
@@ -96,10 +90,10 @@ def test_degrading_an_echelle_spectrum_gives_the_target_resolution_and_its_noise
         degrade(line, 40_000.0)
 
 
-def test_a_spectrum_sharper_than_the_model_is_degraded_and_held_at_its_top(ci_emulator, truth, stars, tmp_path):
+def test_a_spectrum_sharper_than_the_model_is_degraded_and_held_at_its_top(ci_emulator, stars, tmp_path):
     """``resolution`` (``--resolution``) above the ci range: the spectrum is degraded to the range's top,
     which is held and reported; inside the range: held as given, the spectrum unconvolved; below: refused."""
-    write_ascii(tmp_path / "echelle.txt", ci_emulator.wavelength, stars[1][0], seed=9)
+    write_ascii(tmp_path / "echelle.txt", ci_emulator.wavelength, stars.flux[0], seed=9)
     spectrum, training = read_spectrum(tmp_path / "echelle.txt"), ci_emulator.label_ranges["resolution"]
     resolution = ci_emulator.label_names.index("resolution")
     sharp = fit_spectrum(spectrum, ci_emulator, resolution=30_000, n_starts=2)
@@ -125,17 +119,17 @@ def test_a_spectrum_sharper_than_the_model_is_degraded_and_held_at_its_top(ci_em
     assert fit["held"] == "resolution" and fit["resolution"] == training.high and fit["degraded_from"] == 30_000
 
 
-def test_a_shifted_spectrum_gives_back_its_velocity(ci_emulator, truth, stars, tmp_path):
-    write_ascii(tmp_path / "moving.txt", ci_emulator.wavelength, stars[1][1], seed=7, velocity=42.0)
+def test_a_shifted_spectrum_gives_back_its_velocity(ci_emulator, stars, tmp_path):
+    write_ascii(tmp_path / "moving.txt", ci_emulator.wavelength, stars.flux[1], seed=7, velocity=42.0)
     star = fit_spectrum(tmp_path / "moving.txt", ci_emulator, fit_velocity=True, n_starts=4)
     # within a pixel (3.5 km/s): the 48-spectrum ci generator's lines are not the SME spectrum's
     assert abs(star.velocity - 42.0) < 3.5 and 0 < star.velocity_err < 2
     assert star.table()["velocity"].item() == star.velocity
 
 
-def test_stars_fitted_together_as_one_by_one(ci_emulator, truth, stars, tmp_path):
+def test_stars_fitted_together_as_one_by_one(ci_emulator, stars, tmp_path):
     for k, velocity in enumerate((-30.0, 25.0)):
-        write_ascii(tmp_path / f"star{k}.txt", ci_emulator.wavelength, stars[1][k], seed=8 + k, velocity=velocity)
+        write_ascii(tmp_path / f"star{k}.txt", ci_emulator.wavelength, stars.flux[k], seed=8 + k, velocity=velocity)
     spectra = read_spectra(tmp_path)
     together = fit_spectra(spectra, ci_emulator, fit_velocity=True, n_starts=2)
     alone = fit_spectrum(spectra[1], ci_emulator, fit_velocity=True, n_starts=2)
@@ -222,19 +216,20 @@ def test_a_tilted_continuum_is_corrected(ci_emulator):
         fit_spectrum(spectrum, ci_emulator, continuum_degree=-1)
 
 
-def test_the_velocity_scan_refuses_a_minimum_on_its_edge(ci_emulator, truth):
-    template = ci_emulator.generate(truth[1])
+def test_the_velocity_scan_refuses_a_minimum_on_its_edge(ci_emulator, stars):
+    template = ci_emulator.generate(stars.labels[1])
     far = ObservedSpectrum(ci_emulator.wavelength * (1 + 300 / C_KMS), template, np.full_like(template, SIGMA))
     assert measure_velocity(far, ci_emulator.wavelength, template)[0] == pytest.approx(300, abs=0.5)
     with pytest.raises(SpectrumError, match="edge"):
         measure_velocity(far, ci_emulator.wavelength, template, limit=100)
 
 
-def test_a_star_outside_the_domain_is_warned_about(ci_emulator, truth, tmp_path):
-    hot = truth[1].copy()
+def test_a_star_outside_the_domain_is_warned_about(ci_emulator, stars, tmp_path):
+    hot = stars.labels[1].copy()
     hot[TEFF] = ci_emulator.label_ranges["teff"].high + 2000
     # no SME spectrum lies beyond the training range: the generator's own extrapolation stands in
-    write_ascii(tmp_path / "hot.txt", ci_emulator.wavelength, ci_emulator.generate(hot, allow_extrapolation=True).ravel(), seed=6)
+    extrapolated = ci_emulator.generate(hot, allow_extrapolation=True).ravel()
+    write_ascii(tmp_path / "hot.txt", ci_emulator.wavelength, extrapolated, seed=6)
     with pytest.warns(OutOfDomainWarning, match="teff"):
         star = fit_spectrum(tmp_path / "hot.txt", ci_emulator, n_starts=4)
     assert star.labels.at_bound[0, TEFF]
