@@ -62,6 +62,16 @@ def test_on_the_ci_grid_the_factorised_kind_beats_the_mean_spectrum(ci_factorise
     assert epochs < get_profile("ci").factorised_max_epochs  # early stopping ended it
 
 
+def test_the_intrinsic_network_also_sees_the_standardised_inverse_temperature(ci_factorised):
+    """θ = 5040 K / Teff of the physical Teff, undone from the label scaling, standardised over the training rows."""
+    grid = read_grid(CI / "train.h5")
+    x = ci_factorised.label_scaler.transform(grid.labels)[:, ci_factorised._intrinsic_columns]
+    features = np.asarray(ci_factorised.intrinsic.get_layer("inverse_temperature")(x))
+    np.testing.assert_array_equal(features[:, :4], x)
+    theta = 5040.0 / grid.labels[:, grid.label_names.index("teff")]
+    np.testing.assert_allclose(features[:, 4], (theta - theta.mean()) / theta.std(), rtol=1e-4, atol=1e-5)
+
+
 def test_a_saved_factorised_emulator_loads_as_its_kind_with_the_same_spectra(ci_factorised, tmp_path):
     ci_factorised.save(tmp_path / "model")
     manifest = json.loads((tmp_path / "model" / "emulator.json").read_text())

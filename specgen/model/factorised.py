@@ -57,14 +57,48 @@ class PixelScaling(layers.Layer):
         return x * self.scale + self.offset
 
 
+@keras.saving.register_keras_serializable(package="specgen")
+class InverseTemperature(layers.Layer):
+    """Appends θ = 5040 K / Teff, standardised, to the scaled intrinsic labels (Teff first).
+
+    Spectra change fastest in cool stars, where a scale linear in Teff crowds them: 3600–7000 K is a
+    quarter of Tab. 1's Teff range and three fifths of its θ range. ``teff_scaling`` (offset, scale)
+    undoes the label scaling of Teff (K); ``theta_scaling`` (mean, standard deviation) standardises θ."""
+
+    def __init__(self, teff_scaling: Sequence[float], theta_scaling: Sequence[float], **kwargs):
+        super().__init__(**kwargs)
+        self.teff_scaling = tuple(float(v) for v in teff_scaling)
+        self.theta_scaling = tuple(float(v) for v in theta_scaling)
+
+    @classmethod
+    def fit(cls, teff: np.ndarray, teff_scaling: Sequence[float]) -> InverseTemperature:
+        """The layer for training stars of effective temperatures ``teff`` (K)."""
+        theta = 5040.0 / np.asarray(teff, dtype=np.float64)
+        return cls(teff_scaling, (theta.mean(), max(theta.std(), 1e-6)), name="inverse_temperature")
+
+    def call(self, x):
+        (teff_offset, teff_scale), (theta_mean, theta_std) = self.teff_scaling, self.theta_scaling
+        theta = 5040.0 / (x[:, :1] * teff_scale + teff_offset)
+        return ops.concatenate([x, (theta - theta_mean) / theta_std], axis=1)
+
+    def get_config(self):
+        return super().get_config() | {"teff_scaling": self.teff_scaling, "theta_scaling": self.theta_scaling}
+
+
 def build_intrinsic_network(
-    offset: np.ndarray, scale: np.ndarray, hidden: Sequence[int], activation: str
+    offset: np.ndarray,
+    scale: np.ndarray,
+    hidden: Sequence[int],
+    activation: str,
+    features: layers.Layer | None = None,
 ) -> keras.Model:
-    """The four scaled intrinsic labels → ``hidden`` dense layers → a linear layer of ``offset.size``
-    outputs, each times ``scale`` plus ``offset``: the network starts near ``offset`` (the mean training
-    spectrum), and each point moves in units of its own spread, as standardised flux does."""
+    """The four scaled intrinsic labels (with ``features`` appended, e.g. :class:`InverseTemperature`)
+    → ``hidden`` dense layers → a linear layer of ``offset.size`` outputs, each times ``scale`` plus
+    ``offset``: the network starts near ``offset`` (the mean training spectrum), and each point moves in
+    units of its own spread, as standardised flux does."""
     inputs = keras.Input((len(INTRINSIC_LABELS),), name="intrinsic_labels")
-    x = layers.Dense(offset.size, name="standardised_spectrum")(dense_stack(inputs, hidden, activation))
+    x = inputs if features is None else features(inputs)
+    x = layers.Dense(offset.size, name="standardised_spectrum")(dense_stack(x, hidden, activation))
     scaling = PixelScaling(name="intrinsic_spectrum")
     model = keras.Model(inputs, scaling(x), name="intrinsic")
     scaling.set_weights([np.asarray(scale, np.float32), np.asarray(offset, np.float32)])
@@ -196,9 +230,14 @@ def train_factorised(
     keras.utils.set_random_seed(config.seed)
     n_pix = grid.wavelength.size
     mean, spread = (np.interp(wavelength, grid.wavelength, f(grid.flux, axis=0)) for f in (np.mean, np.std))
+    label_scaler = Scaler.fit(grid.labels, config.label_scaling)
+    features = None
+    if config.inverse_teff:
+        teff = grid.label_names.index("teff")
+        features = InverseTemperature.fit(grid.labels[:, teff], (label_scaler.offset[teff], label_scaler.scale[teff]))
     emulator = FactorisedEmulator(
-        build_intrinsic_network(mean, np.maximum(spread, _MIN_SPREAD), config.hidden, config.activation),
-        Scaler.fit(grid.labels, config.label_scaling),
+        build_intrinsic_network(mean, np.maximum(spread, _MIN_SPREAD), config.hidden, config.activation, features),
+        label_scaler,
         Scaler(np.zeros(n_pix), np.ones(n_pix)),  # the flux as it is
         grid.label_names,
         ranges,
