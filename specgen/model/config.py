@@ -128,13 +128,14 @@ class FactorisedConfig(Schedule):
     for the widest kernels; the flux is learnt as it is (continuum units), through the broadening layer
     (limb darkening ``epsilon``), against the grid's broadened rows. Optimisation: ``optimizer`` and the
     :class:`Schedule` fields, from the reference recipe of issue 13 (batches of 64, a tenth of the stars
-    for early stopping, the rate halved after 40 epochs without improvement), with patience 100. Chosen on the validation stars of SME grids of distinct
-    labels (no star ids, as another code's grid): on 450 stars, four hidden layers instead of two, at
-    least 20 batches an epoch and an improvement only beyond 0.1% of the best loss took the validation
-    MAE from 7.2e-3 (two layers, ended by the 3,000-epoch cap after 1,124 s) to 5.6e-3 (early stopping
-    after 170 epochs, 173 s); on 900 stars, 60 batches an epoch instead of 20 took it from 1.75e-3
-    (ended by the cap after 1,732 s) to 1.38e-3 (early stopping after 228 epochs, 316 s), and θ as an
-    input to 1.12e-3 (466 epochs, 589 s): the error sits in cool stars, whose spectra change fastest.
+    for early stopping, the rate halved after 40 epochs without improvement), with patience 100. Chosen
+    on the validation stars of SME grids of distinct labels (no star ids, as another code's grid): on
+    450 stars, four hidden layers instead of two, at least 20 batches an epoch and an improvement only
+    beyond 0.1% of the best loss took the validation MAE from 7.2e-3 (two layers, ended by the
+    3,000-epoch cap after 1,124 s) to 5.6e-3 (early stopping after 170 epochs, 173 s); on 900 stars, 60
+    batches an epoch instead of 20 took it from 1.75e-3 (ended by the cap after 1,732 s) to 1.38e-3
+    (early stopping after 228 epochs, 316 s), and θ as an input to 1.12e-3 (466 epochs, 589 s): the
+    error sits in cool stars, whose spectra change fastest.
     """
 
     hidden: tuple[int, ...] = (300, 300, 300, 300)

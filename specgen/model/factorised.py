@@ -43,6 +43,7 @@ INTRINSIC_LABELS = ("teff", "logg", "m_h", "xi_t")
 BROADENING_LABELS = ("vsini", "resolution")
 
 _MIN_SPREAD = 1e-3  # continuum units: a point flat in every training spectrum can still move
+THETA_KELVIN = 5040.0  # K: θ = 5040 K / Teff = log10(e) / (k Teff), in eV⁻¹
 
 
 @keras.saving.register_keras_serializable(package="specgen")
@@ -73,12 +74,12 @@ class InverseTemperature(layers.Layer):
     @classmethod
     def fit(cls, teff: np.ndarray, teff_scaling: Sequence[float]) -> InverseTemperature:
         """The layer for training stars of effective temperatures ``teff`` (K)."""
-        theta = 5040.0 / np.asarray(teff, dtype=np.float64)
+        theta = THETA_KELVIN / np.asarray(teff, dtype=np.float64)
         return cls(teff_scaling, (theta.mean(), max(theta.std(), 1e-6)), name="inverse_temperature")
 
     def call(self, x):
         (teff_offset, teff_scale), (theta_mean, theta_std) = self.teff_scaling, self.theta_scaling
-        theta = 5040.0 / (x[:, :1] * teff_scale + teff_offset)
+        theta = THETA_KELVIN / (x[:, :1] * teff_scale + teff_offset)
         return ops.concatenate([x, (theta - theta_mean) / theta_std], axis=1)
 
     def get_config(self):
