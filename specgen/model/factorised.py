@@ -74,8 +74,8 @@ class InverseTemperature(layers.Layer):
     @classmethod
     def fit(cls, teff: np.ndarray, teff_scaling: Sequence[float]) -> InverseTemperature:
         """The layer for training stars of effective temperatures ``teff`` (K)."""
-        theta = THETA_KELVIN / np.asarray(teff, dtype=np.float64)
-        return cls(teff_scaling, (theta.mean(), max(theta.std(), 1e-6)), name="inverse_temperature")
+        theta = Scaler.fit(THETA_KELVIN / np.asarray(teff, dtype=np.float64)[:, None], "standardise")
+        return cls(teff_scaling, (theta.offset[0], theta.scale[0]), name="inverse_temperature")
 
     def call(self, x):
         (teff_offset, teff_scale), (theta_mean, theta_std) = self.teff_scaling, self.theta_scaling
